@@ -1,0 +1,92 @@
+"""The one image loader: bytes in, a uint8 RGB or RGBA array out, with limits checked before decoding."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from layertracer.errors import ImageError
+
+DEFAULT_MAX_PIXELS = 64_000_000  # 8000 x 8000: far above any icon, far below a decompression bomb
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """Refuse images before decoding them: a 60000 x 60000 header must not allocate 10 GiB."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = 256 * 1024 * 1024
+
+
+def decode_image(data: bytes, limits: ImageLimits = ImageLimits(), name: str = "image") -> np.ndarray:
+    """Decode PNG/JPEG/WebP/GIF/... to HxWx3 (opaque) or HxWx4 (has transparency) uint8.
+
+    EXIF rotation is applied, animations give their first frame, CMYK, palette, grey and 16-bit
+    images are converted; alpha is kept only when some pixel is not fully opaque.
+    """
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    if len(data) > limits.max_bytes:
+        raise ImageError(f"{name}: {len(data)} bytes exceeds the limit of {limits.max_bytes}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > limits.max_pixels:
+                raise ImageError(
+                    f"{name}: {width}x{height} pixels exceeds the limit of {limits.max_pixels} "
+                    "(raise it with --max-pixels)"
+                )
+            if width < 1 or height < 1:
+                raise ImageError(f"{name}: empty image ({width}x{height})")
+            img.seek(0)
+            img = ImageOps.exif_transpose(img)
+            img.load()
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"{name}: not a readable image ({_first_line(exc)})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({_first_line(exc)})") from None
+    return _to_rgb_or_rgba(img)
+
+
+def _to_rgb_or_rgba(img: Image.Image) -> np.ndarray:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit grey: scale by the actual range of the mode, not by clipping to 255.
+        arr = np.asarray(img, dtype=np.float64)
+        arr = np.clip(arr / (65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0), 0, 1)
+        img = Image.fromarray((arr * 255 + 0.5).astype(np.uint8), "L")
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        img.mode == "P" and "transparency" in img.info
+    ) or (img.mode in ("RGB", "L") and "transparency" in img.info)
+    rgba = np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+    if has_alpha and rgba[..., 3].min() == 255:
+        rgba = rgba[..., :3]
+    return np.ascontiguousarray(rgba)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def flatten_on_white(image: np.ndarray) -> np.ndarray:
+    """Composite an RGBA array over white (frames are drawn on white); RGB passes through."""
+    if image.shape[-1] == 3:
+        return image
+    rgb = image[..., :3].astype(np.float32)
+    alpha = image[..., 3:4].astype(np.float32) / 255.0
+    return (rgb * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+
+
+def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
+    """PNG bytes of an HxWx3/4 uint8 array."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()

@@ -1,0 +1,102 @@
+"""The one URI layer (fsspec): local paths, s3://, gs://, memory:// all read and write the same way."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from typing import Any
+
+import fsspec
+from fsspec.core import url_to_fs
+
+from layertracer.errors import StorageError
+
+StorageOptions = dict[str, Any]
+
+
+def filesystem(uri: str, storage_options: StorageOptions | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
+    """(filesystem, path inside it) for a URI or local path."""
+    try:
+        return url_to_fs(uri, **(storage_options or {}))
+    except (ImportError, ValueError) as exc:
+        raise StorageError(f"{uri}: unsupported storage ({exc})") from None
+
+
+def is_remote(uri: str) -> bool:
+    return "://" in uri and not uri.startswith("file://")
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts onto a URI or local path without losing the scheme."""
+    if is_remote(base):
+        scheme, rest = base.split("://", 1)
+        return f"{scheme}://{posixpath.join(rest, *parts)}"
+    return os.path.join(base, *parts)
+
+
+def resolve(reference: str, relative_to: str) -> str:
+    """Resolve a path found inside a file (e.g. a manifest) against that file's own location.
+
+    Absolute paths and URIs pass through, so a manifest and its images can move together to a bucket.
+    """
+    if "://" in reference or os.path.isabs(reference):
+        return reference
+    if is_remote(relative_to):
+        scheme, rest = relative_to.split("://", 1)
+        return f"{scheme}://{posixpath.normpath(posixpath.join(posixpath.dirname(rest), reference))}"
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(relative_to)), reference))
+
+
+def read_bytes(uri: str, storage_options: StorageOptions | None = None, max_bytes: int | None = None) -> bytes:
+    """Whole object as bytes; a missing or unreadable object is a StorageError naming the URI."""
+    fs, path = filesystem(uri, storage_options)
+    try:
+        if max_bytes is not None:
+            size = fs.size(path)
+            if size is not None and size > max_bytes:
+                raise StorageError(f"{uri}: {size} bytes exceeds the limit of {max_bytes}")
+        return fs.cat_file(path)
+    except StorageError:
+        raise
+    except FileNotFoundError:
+        raise StorageError(f"{uri}: no such file") from None
+    except IsADirectoryError:
+        raise StorageError(f"{uri}: is a directory") from None
+    except PermissionError:
+        raise StorageError(f"{uri}: permission denied") from None
+    except OSError as exc:
+        raise StorageError(f"{uri}: cannot read ({exc})") from None
+
+
+def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | None = None) -> None:
+    """Write so that the final name only ever shows the complete object.
+
+    Local files go to a temporary sibling and are renamed; object stores publish an object in one PUT.
+    """
+    fs, path = filesystem(uri, storage_options)
+    try:
+        if {"file", "local"} & set(_protocols(fs)):
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+        else:
+            fs.pipe_file(path, data)
+    except OSError as exc:
+        raise StorageError(f"{uri}: cannot write ({exc})") from None
+
+
+def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:
+    proto = fs.protocol
+    return (proto,) if isinstance(proto, str) else tuple(proto)
+
+
+def exists(uri: str, storage_options: StorageOptions | None = None) -> bool:
+    fs, path = filesystem(uri, storage_options)
+    return fs.exists(path)

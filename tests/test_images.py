@@ -1,0 +1,69 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from layertracer.errors import ImageError
+from layertracer.images import ImageLimits, decode_image, encode_png, flatten_on_white
+
+
+def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def test_rgb_round_trip():
+    arr = np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    assert np.array_equal(decode_image(encode_png(arr)), arr)
+
+
+def test_opaque_rgba_becomes_rgb_and_transparent_stays_rgba():
+    opaque = np.full((8, 8, 4), 255, np.uint8)
+    assert decode_image(encode_png(opaque)).shape == (8, 8, 3)
+    clear = opaque.copy()
+    clear[0, 0, 3] = 0
+    assert decode_image(encode_png(clear)).shape == (8, 8, 4)
+
+
+@pytest.mark.parametrize("data,match", [(b"", "empty"), (b"hello, not an image", "not a readable image")])
+def test_garbage(data, match):
+    with pytest.raises(ImageError, match=match):
+        decode_image(data)
+
+
+def test_truncated_png():
+    data = png_bytes(Image.new("RGB", (64, 64), "red"))
+    with pytest.raises(ImageError):
+        decode_image(data[: len(data) // 2])
+
+
+def test_pixel_limit_checked_before_decoding():
+    data = png_bytes(Image.new("L", (300, 300)))
+    with pytest.raises(ImageError, match="exceeds the limit"):
+        decode_image(data, ImageLimits(max_pixels=10_000))
+
+
+def test_sixteen_bit_and_cmyk_and_palette():
+    grey16 = Image.fromarray(np.full((4, 4), 65535, np.uint16))
+    assert decode_image(png_bytes(grey16))[0, 0].tolist() == [255, 255, 255]
+    cmyk = Image.new("CMYK", (4, 4), (0, 255, 255, 0))
+    assert decode_image(png_bytes(cmyk, "JPEG"))[0, 0, 0] > 200
+    pal = Image.new("P", (4, 4), 1)
+    pal.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    pal.info["transparency"] = 0
+    out = decode_image(png_bytes(pal, transparency=1))
+    assert out.shape == (4, 4, 4) and out[0, 0, 3] == 0
+
+
+def test_exif_rotation_applied():
+    img = Image.new("RGB", (40, 20), "blue")
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90
+    assert decode_image(png_bytes(img, "JPEG", exif=exif)).shape == (40, 20, 3)
+
+
+def test_flatten_on_white():
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    assert flatten_on_white(rgba)[0, 0].tolist() == [255, 255, 255]
