@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch is pinned in the same command as diffusers/peft/accelerate, or they pull a multi-GB CUDA build.
-	$(BIN)/pip install -q torch==2.13.0 -e '.[dev,train]'
+	$(BIN)/pip install -q --progress-bar off torch==2.13.0 -e '.[dev,train]'
 	touch $(STAMP)
 
 setup: $(STAMP)
