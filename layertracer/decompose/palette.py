@@ -1,0 +1,185 @@
+"""Flat-colour segmentation that is robust to anti-aliasing.
+
+Icons are flat fills whose edges are blends of two neighbouring fills. The palette is therefore taken only
+from *core* pixels (pixels that match most of their 4-neighbours), every pixel is labelled by its nearest
+palette colour, and the pieces that only blends produced (components without enough core pixels, e.g. a thin
+grey seam between black and white) are given to the nearest real region instead of becoming regions of their own.
+Colours live in premultiplied RGBA so that a blend of two fills is a point on the segment between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_BIN_SHIFT = 3  # 5 bits per channel for the palette histogram
+_TRANSPARENT_ALPHA = 16  # a palette colour with less alpha than this is the (transparent) canvas
+_WHITE_TOL = 24.0
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Pixel regions of a flat image, at analysis resolution."""
+
+    region_map: np.ndarray  # HxW int32: 0 = canvas (nothing drawn), 1..n = regions
+    colours: np.ndarray  # (n+1)x4 uint8 straight-alpha RGBA of each region (row 0: canvas)
+    areas: np.ndarray  # (n+1,) int64 pixel counts
+    core: np.ndarray  # HxW bool: pixels inside a flat fill (not an anti-aliased edge)
+
+
+def premultiply(rgba: np.ndarray) -> np.ndarray:
+    """uint8 straight RGBA -> float32 premultiplied RGBA (0..255)."""
+    out = rgba.astype(np.float32)
+    out[..., :3] *= out[..., 3:4] / 255.0
+    return out
+
+
+def unpremultiply(colours: np.ndarray) -> np.ndarray:
+    """float premultiplied RGBA (..., 4) -> uint8 straight RGBA."""
+    alpha = colours[..., 3:4]
+    rgb = np.where(alpha > 0, colours[..., :3] * 255.0 / np.maximum(alpha, 1e-6), 0.0)
+    return np.clip(np.concatenate([rgb, alpha], axis=-1) + 0.5, 0, 255).astype(np.uint8)
+
+
+def core_mask(feat: np.ndarray, flat_tol: float) -> np.ndarray:
+    """Pixels whose colour matches at least 3 of their 4 neighbours within `flat_tol` per channel."""
+    padded = np.pad(feat, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h, w = feat.shape[:2]
+    similar = np.zeros((h, w), np.uint8)
+    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        neighbour = padded[dy : dy + h, dx : dx + w]
+        similar += np.abs(neighbour - feat).max(axis=-1) <= flat_tol
+    return similar >= 3
+
+
+def extract_palette(feat: np.ndarray, core: np.ndarray, colour_tol: float, min_px: int, max_colours: int) -> np.ndarray:
+    """Dominant premultiplied colours of the core pixels, greedily merged within `colour_tol`."""
+    pixels = feat[core]
+    if len(pixels) == 0:
+        pixels = feat.reshape(-1, 4)
+    q = pixels.astype(np.int64) >> _BIN_SHIFT
+    keys = ((q[:, 0] * 32 + q[:, 1]) * 32 + q[:, 2]) * 32 + q[:, 3]
+    counts = np.bincount(keys, minlength=32**4)
+    used = np.flatnonzero(counts)
+    sums = np.stack([np.bincount(keys, weights=pixels[:, c], minlength=32**4)[used] for c in range(4)], axis=1)
+    bin_counts = counts[used].astype(np.float64)
+    means = sums / bin_counts[:, None]
+    centres: list[np.ndarray] = []
+    weights: list[float] = []
+    for i in np.argsort(-bin_counts, kind="stable"):
+        if centres:
+            dist = np.linalg.norm(np.asarray(centres) - means[i], axis=1)
+            j = int(np.argmin(dist))
+            if dist[j] <= colour_tol:
+                total = weights[j] + bin_counts[i]
+                centres[j] = (centres[j] * weights[j] + means[i] * bin_counts[i]) / total
+                weights[j] = total
+                continue
+        centres.append(means[i].copy())
+        weights.append(float(bin_counts[i]))
+    order = np.argsort(-np.asarray(weights), kind="stable")
+    keep = [k for k in order if weights[k] >= min_px][:max_colours] or [int(order[0])]
+    return np.asarray([centres[k] for k in keep], np.float32)
+
+
+def nearest_colour(feat: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Index of the nearest palette colour for every pixel (squared Euclidean, by matrix product)."""
+    flat = feat.reshape(-1, 4)
+    dist = (palette**2).sum(axis=1)[None, :] - 2.0 * flat @ palette.T
+    return np.argmin(dist, axis=1).reshape(feat.shape[:2]).astype(np.int32)
+
+
+def canvas_colour_index(palette: np.ndarray, labels: np.ndarray, has_alpha: bool) -> int | None:
+    """The palette entry that is the empty canvas: transparent for RGBA, white touching the border for RGB."""
+    if has_alpha:
+        transparent = np.flatnonzero(palette[:, 3] < _TRANSPARENT_ALPHA)
+        return int(transparent[0]) if len(transparent) else None
+    white = np.flatnonzero(np.linalg.norm(palette - 255.0, axis=1) <= _WHITE_TOL)
+    if len(white) == 0:
+        return None
+    border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    candidates = [int(k) for k in white if np.any(border == k)]
+    return candidates[0] if candidates else None
+
+
+def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: float, min_px: int, max_colours: int) -> Segmentation:
+    """Split a flat RGBA image into connected single-colour regions; canvas pixels get region 0."""
+    feat = premultiply(rgba)
+    core = core_mask(feat, flat_tol)
+    palette = extract_palette(feat, core, colour_tol, min_px, max_colours)
+    labels = nearest_colour(feat, palette)
+    canvas_index = canvas_colour_index(palette, labels, has_alpha)
+
+    region_map = np.zeros(labels.shape, np.int32)
+    next_id = 1
+    for k in range(len(palette)):
+        count, comp = cv2.connectedComponents((labels == k).astype(np.uint8), connectivity=8)
+        if count <= 1:
+            continue
+        if k == canvas_index:
+            comp_canvas = _canvas_components(comp, count, has_alpha)
+            region_map[np.isin(comp, comp_canvas)] = 0
+            others = np.setdiff1d(np.arange(1, count), comp_canvas)
+        else:
+            others = np.arange(1, count)
+        if len(others) == 0:
+            continue
+        lookup = np.zeros(count, np.int32)
+        lookup[others] = np.arange(next_id, next_id + len(others))
+        mask = lookup[comp] > 0
+        region_map[mask] = lookup[comp][mask]
+        next_id += len(others)
+    region_map = _absorb_blend_pieces(region_map, core, min_px)
+    return _finish(region_map, rgba, core)
+
+
+def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndarray:
+    """Components of the canvas colour that are canvas: all of them for transparency, border-touching for white."""
+    if has_alpha:
+        return np.arange(1, count)
+    border = np.concatenate([comp[0], comp[-1], comp[:, 0], comp[:, -1]])
+    return np.setdiff1d(np.unique(border), [0])
+
+
+def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int) -> np.ndarray:
+    """Regions too small or without flat pixels (anti-aliasing seams, specks) join the nearest other region.
+
+    The canvas (0) is a valid neighbour, so a seam against the canvas simply disappears into it.
+    """
+    n = int(region_map.max()) + 1
+    areas = np.bincount(region_map.ravel(), minlength=n)
+    core_counts = np.bincount(region_map[core], minlength=n)
+    weak = (areas < min_px) | (core_counts < max(1, min_px // 4))
+    weak[0] = False
+    unknown = weak[region_map]
+    if not unknown.any() or unknown.all():
+        return region_map
+    _, nearest = cv2.distanceTransformWithLabels(
+        unknown.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    ys, xs = np.nonzero(~unknown)
+    source = np.zeros(len(ys) + 1, np.int32)
+    source[1:] = region_map[ys, xs]
+    return np.where(unknown, source[nearest], region_map).astype(np.int32)
+
+
+def _finish(region_map: np.ndarray, rgba: np.ndarray, core: np.ndarray) -> Segmentation:
+    """Renumber regions densely and measure each one's colour (mean of its core pixels)."""
+    used, dense = np.unique(region_map, return_inverse=True)
+    if used[0] != 0:
+        used = np.concatenate([[0], used])
+        dense = dense + 1
+    dense = dense.reshape(region_map.shape).astype(np.int32)
+    n = len(used)
+    areas = np.bincount(dense.ravel(), minlength=n)
+    feat = premultiply(rgba)
+    colours = np.zeros((n, 4), np.float32)
+    for source in (np.ones_like(core), core):  # core pixels win where a region has any
+        counts = np.bincount(dense[source], minlength=n).astype(np.float64)
+        has = counts > 0
+        for c in range(4):
+            sums = np.bincount(dense[source], weights=feat[..., c][source], minlength=n)
+            colours[has, c] = sums[has] / counts[has]
+    return Segmentation(dense, unpremultiply(colours), areas, core)

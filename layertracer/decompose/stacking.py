@@ -1,0 +1,130 @@
+"""Which region lies on top of which, and what a region looks like whole (amodal completion).
+
+The cue is the convex hull: a shape that is partly covered keeps its outline around the cover, so its hull
+reaches into the shape on top of it, while the covering shape's hull does not reach back. Containment is the
+extreme case (a shape inside another's hole lies fully in the other's hull). Where the hulls say nothing,
+larger shapes come first, so backgrounds and big bodies precede details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+_MIN_EVIDENCE = 0.05  # hull-overlap difference below which two neighbours are considered unordered
+
+
+@dataclass(frozen=True)
+class RegionHull:
+    """A region's convex hull, stored as a filled mask over its bounding box."""
+
+    y0: int
+    x0: int
+    mask: np.ndarray  # bool, hull filled, bounding-box sized
+
+
+def region_boxes(region_map: np.ndarray, n: int) -> np.ndarray:
+    """(n, 4) y0, x0, y1, x1 (exclusive) of each region id; row 0 (canvas) is the whole image."""
+    h, w = region_map.shape
+    boxes = np.zeros((n, 4), np.int64)
+    boxes[:, 0], boxes[:, 1] = h, w
+    ys, xs = np.indices(region_map.shape)
+    flat = region_map.ravel()
+    np.minimum.at(boxes[:, 0], flat, ys.ravel())
+    np.minimum.at(boxes[:, 1], flat, xs.ravel())
+    np.maximum.at(boxes[:, 2], flat, ys.ravel() + 1)
+    np.maximum.at(boxes[:, 3], flat, xs.ravel() + 1)
+    return boxes
+
+
+def convex_hulls(region_map: np.ndarray, boxes: np.ndarray) -> list[RegionHull | None]:
+    """Filled convex hull of every region (None for the canvas)."""
+    hulls: list[RegionHull | None] = [None]
+    for rid in range(1, len(boxes)):
+        y0, x0, y1, x1 = (int(v) for v in boxes[rid])
+        crop = (region_map[y0:y1, x0:x1] == rid).astype(np.uint8)
+        contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.convexHull(np.concatenate(contours))
+        filled = np.zeros_like(crop)
+        cv2.fillConvexPoly(filled, hull, 1)
+        hulls.append(RegionHull(y0, x0, (filled | crop).astype(bool)))
+    return hulls
+
+
+def adjacency(region_map: np.ndarray, n: int) -> np.ndarray:
+    """(n, n) shared boundary length in pixel edges between regions (symmetric, canvas included)."""
+    pairs = []
+    for a, b in ((region_map[:, :-1], region_map[:, 1:]), (region_map[:-1, :], region_map[1:, :])):
+        differ = a != b
+        pairs.append(a[differ].astype(np.int64) * n + b[differ])
+    keys = np.concatenate(pairs)
+    counts = np.bincount(keys, minlength=n * n).reshape(n, n)
+    return counts + counts.T
+
+
+def hull_overlaps(region_map: np.ndarray, hulls: list[RegionHull | None], n: int) -> np.ndarray:
+    """(n, n) matrix: [a, b] = pixels of region b inside the hull of region a."""
+    inside = np.zeros((n, n), np.int64)
+    for rid, hull in enumerate(hulls):
+        if hull is None:
+            continue
+        h, w = hull.mask.shape
+        crop = region_map[hull.y0 : hull.y0 + h, hull.x0 : hull.x0 + w]
+        inside[rid] = np.bincount(crop[hull.mask], minlength=n)
+    return inside
+
+
+def below_weights(areas: np.ndarray, touching: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """(n, n) evidence that region a lies below region b (0 where there is none); canvas excluded."""
+    area = np.maximum(areas, 1).astype(np.float64)
+    reach = inside / area[None, :]  # reach[a, b]: fraction of b inside a's hull
+    evidence = reach - reach.T
+    weights = np.where((touching > 0) & (evidence > _MIN_EVIDENCE), evidence, 0.0)
+    weights[0, :] = weights[:, 0] = 0.0
+    np.fill_diagonal(weights, 0.0)
+    return weights
+
+
+def stacking_order(areas: np.ndarray, below: np.ndarray) -> list[int]:
+    """Regions 1..n-1 bottom to top: repeatedly the largest region with nothing unplaced below it.
+
+    Cycles in the evidence (rare) are broken by taking the region with the least unplaced weight below it.
+    """
+    remaining = list(range(1, len(areas)))
+    pending = below.sum(axis=0)  # weight of not-yet-placed regions that must come first
+    order: list[int] = []
+    while remaining:
+        rem = np.asarray(remaining)
+        waiting = pending[rem]
+        free = rem[waiting <= 1e-9]
+        if len(free):
+            pick = int(free[np.argmax(areas[free])])
+        else:
+            lowest = waiting.min()
+            near = rem[waiting <= lowest + 1e-9]
+            pick = int(near[np.argmax(areas[near])])
+        order.append(pick)
+        remaining.remove(pick)
+        pending -= below[pick]
+    return order
+
+
+def complete_shape(region_map: np.ndarray, rank: np.ndarray, rid: int, hull: RegionHull) -> np.ndarray:
+    """The region drawn whole: itself plus the parts of its hull that later regions cover, where connected.
+
+    Returns a bool mask over the hull's bounding box. Only pixels of regions ranked above `rid` are filled,
+    so the final picture is unchanged; only hull parts that touch the region are kept, so a concave shape
+    does not grow islands inside unrelated shapes.
+    """
+    h, w = hull.mask.shape
+    crop = region_map[hull.y0 : hull.y0 + h, hull.x0 : hull.x0 + w]
+    own = crop == rid
+    later = hull.mask & (rank[crop] > rank[rid])
+    if not later.any():
+        return own
+    count, comp = cv2.connectedComponents(later.astype(np.uint8), connectivity=4)
+    grown = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    touching = np.unique(comp[grown & later])
+    return own | np.isin(comp, touching[touching > 0])
