@@ -16,3 +16,11 @@ def bench_dir() -> Path:
     if not BENCH.is_dir():
         pytest.skip(f"benchmark set not found at {BENCH}")
     return BENCH
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random-weight FluxPipeline folder (~1 MB, seeded), built offline once per session."""
+    from layertracer.models.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-flux") / "pipeline")

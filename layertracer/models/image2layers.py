@@ -1,0 +1,101 @@
+"""Image2Layers: given a finished icon, let the model draw the creation frames that lead up to it.
+
+The reference is padded to a square on white, resized to one cell and VAE-encoded; its packed tokens then
+replace the last cell's tokens after every denoising step, noised to the sigma the next step starts from
+(clean after the last step). The model sees the last frame at the same noise level as the rest of the grid at
+every step, so it fills in the earlier frames consistently with it (the paper's in-context "recraft").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+from PIL import Image
+
+from layertracer.images import flatten_on_white
+from layertracer.models.latents import cell_token_indices, pack_latents
+from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, IMAGE_SUBJECT, format_prompt
+from layertracer.models.sampler import SampleSettings, decode_grids, denoise, initial_latents
+
+if TYPE_CHECKING:
+    import torch
+    from diffusers import FluxPipeline
+
+WHITE = (255, 255, 255)
+
+
+def prepare_reference(image: np.ndarray, cell_px: int) -> np.ndarray:
+    """RGB or RGBA uint8 -> cell_px x cell_px RGB: alpha flattened on white, centred on a white square, resized."""
+    rgb = flatten_on_white(image)
+    height, width = rgb.shape[:2]
+    side = max(height, width)
+    square = Image.new("RGB", (side, side), WHITE)
+    square.paste(Image.fromarray(rgb), ((side - width) // 2, (side - height) // 2))
+    if side != cell_px:
+        square = square.resize((cell_px, cell_px), Image.Resampling.LANCZOS)
+    return np.asarray(square)
+
+
+def encode_cells(pipe: FluxPipeline, cells: Sequence[np.ndarray]) -> torch.Tensor:
+    """VAE-encode equal-size RGB cells to packed, scaled and shifted Flux tokens [B, cell tokens, 64]."""
+    import torch
+
+    pixels = torch.from_numpy(np.stack(cells)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    pixels = pixels.to(device=pipe._execution_device, dtype=pipe.vae.dtype)
+    with torch.no_grad():
+        latents = pipe.vae.encode(pixels).latent_dist.mode()  # the mean: the reference, not a sample around it
+    latents = (latents - pipe.vae.config.shift_factor) * pipe.vae.config.scaling_factor
+    return pack_latents(latents).to(pipe.transformer.dtype)
+
+
+class LastCellOverwrite:
+    """`callback_on_step_end` that pins the last cell's tokens to the reference on the noise path of its own noise.
+
+    The callback runs after the scheduler step, so the latents are already at the next sigma s; the cell becomes
+    (1 - s) * reference + s * noise, the flow-matching interpolation FLUX was trained on, with the same noise
+    the cell started from, so the pinned cell follows one straight path from its start noise to the reference.
+    """
+
+    def __init__(self, reference: torch.Tensor, start_noise: torch.Tensor, indices: torch.Tensor) -> None:
+        self.reference = reference
+        self.start_noise = start_noise
+        self.indices = indices.to(reference.device)
+
+    def __call__(self, pipe: FluxPipeline, step: int, timestep, callback_kwargs: dict) -> dict:
+        latents = callback_kwargs["latents"]
+        sigma = pipe.scheduler.sigmas[pipe.scheduler.step_index].to(latents.device, latents.dtype)
+        latents[:, self.indices] = (1.0 - sigma) * self.reference + sigma * self.start_noise
+        return {"latents": latents}
+
+
+def sample_image2layers(
+    pipe: FluxPipeline,
+    images: Sequence[np.ndarray],
+    prompts: Sequence[str | None],
+    seeds: Sequence[int],
+    settings: SampleSettings,
+    template: str = DEFAULT_PROMPT_TEMPLATE,
+) -> list[np.ndarray]:
+    """One grid per reference image whose last frame is (the VAE round trip of) that image."""
+    latents = denoise_image2layers(pipe, images, prompts, seeds, settings, template)
+    return decode_grids(pipe, latents, settings.canvas_px)
+
+
+def denoise_image2layers(
+    pipe: FluxPipeline,
+    images: Sequence[np.ndarray],
+    prompts: Sequence[str | None],
+    seeds: Sequence[int],
+    settings: SampleSettings,
+    template: str = DEFAULT_PROMPT_TEMPLATE,
+) -> torch.Tensor:
+    """The final packed latents [B, tokens, 64]; the last cell's tokens equal the encoded reference."""
+    canvas = settings.canvas_px
+    reference = encode_cells(pipe, [prepare_reference(image, canvas // settings.spec.side) for image in images])
+    latents = initial_latents(pipe, seeds, canvas)
+    indices = cell_token_indices(canvas, canvas, settings.spec, -1).to(latents.device)
+    # Flow matching starts at sigma 1 (pure noise), so the cell needs no overwrite before the first step.
+    overwrite = LastCellOverwrite(reference, latents[:, indices].clone(), indices)
+    full_prompts = [format_prompt(p or IMAGE_SUBJECT, settings.frames, template) for p in prompts]
+    return denoise(pipe, full_prompts, latents, settings, on_step_end=overwrite)

@@ -1,0 +1,157 @@
+"""Load FLUX.1 (diffusers `FluxPipeline`) and a LayerTracer LoRA, with one clear ModelError for every way it fails.
+
+The same code loads the tiny test pipeline and the real 12B model: a local folder or a Hugging Face hub id,
+bf16 on CUDA and fp32 on CPU, a kohya or diffusers LoRA fused at the requested scale (fusing costs nothing per
+step, unlike an unfused adapter), optional model CPU offload and VAE tiling for small GPUs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from layertracer.errors import ModelError
+
+if TYPE_CHECKING:
+    from diffusers import FluxPipeline
+
+ADAPTER_NAME = "layertracer"
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which model and LoRA to load and how to place them.
+
+    `model`/`lora`: a local path or a hub id (hub ids are read from the local Hugging Face cache unless
+    `allow_download`). `device`: None picks CUDA when present. `offload`: keep weights in CPU memory and move each
+    component to the GPU while it runs (CUDA only). `compile_transformer`: `torch.compile` the transformer.
+    """
+
+    model: str
+    lora: str | None = None
+    lora_scale: float = 1.0
+    device: str | None = None
+    offload: bool = False
+    vae_tiling: bool = False
+    allow_download: bool = False
+    compile_transformer: bool = False
+
+
+def resolve_device(device: str | None) -> str:
+    import torch
+
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"device {device!r} requested but CUDA is not available")
+    return device
+
+
+def load_pipeline(config: ModelConfig) -> FluxPipeline:
+    """A ready-to-call FluxPipeline on its device, LoRA fused, in eval mode."""
+    import torch
+
+    device = resolve_device(config.device)
+    if config.offload and not device.startswith("cuda"):
+        raise ModelError("--offload needs a CUDA device (it moves components between CPU and GPU memory)")
+    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    lora = _lora_source(config.lora, config.allow_download) if config.lora else None
+    pipe = _from_pretrained(config.model, dtype, config.allow_download)
+    if not config.offload:
+        pipe.to(device)  # fuse on the GPU: much faster than fusing 12B parameters on the CPU
+    if lora:
+        fuse_lora(pipe, config.lora, lora, config.lora_scale)
+    if config.offload:
+        pipe.enable_model_cpu_offload(device=device)
+    if config.vae_tiling:
+        pipe.vae.enable_tiling()
+    if config.compile_transformer:
+        pipe.transformer.compile(fullgraph=True)
+    return pipe
+
+
+def _from_pretrained(model: str, dtype, allow_download: bool) -> FluxPipeline:
+    from diffusers import FluxPipeline
+
+    path = Path(model).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelError(f"model {model!r} is a file; pass the diffusers FluxPipeline folder")
+        if not (path / "model_index.json").is_file():
+            raise ModelError(f"model folder {model!r} has no model_index.json (not a diffusers pipeline folder)")
+        source = str(path)
+    elif HUB_ID.match(model) and not model.startswith("."):
+        source = model
+    else:
+        raise ModelError(f"model folder not found: {model}")
+    try:
+        pipe = FluxPipeline.from_pretrained(source, dtype=dtype, local_files_only=not allow_download)
+    except Exception as exc:  # diffusers/hub/safetensors raise many types; the user needs one line
+        raise ModelError(_load_failure(model, source is model and not allow_download, exc)) from None
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _load_failure(model: str, offline_hub_id: bool, exc: Exception) -> str:
+    if offline_hub_id and _is_not_cached(exc):
+        return (
+            f"model {model!r} is not a local folder and not in the Hugging Face cache "
+            "(downloads are off: pass a folder, or allow downloading)"
+        )
+    return f"cannot load model {model!r}: {error_line(exc)}"
+
+
+def _is_not_cached(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(s in text for s in ("cache", "offline", "local_files_only", "not found", "does not appear to have"))
+
+
+def _lora_source(lora: str, allow_download: bool) -> tuple[str, dict]:
+    """Where `load_lora_weights` should look: (folder or hub id, extra kwargs); checked before the model loads."""
+    path = Path(lora).expanduser()
+    if path.is_file():
+        return str(path.parent), {"weight_name": path.name, "local_files_only": True}
+    if path.is_dir():
+        return str(path), {"local_files_only": True}
+    if HUB_ID.match(lora) and allow_download:
+        return lora, {"local_files_only": False}
+    raise ModelError(f"LoRA not found: {lora}")
+
+
+def fuse_lora(pipe: FluxPipeline, lora: str, source: tuple[str, dict], scale: float) -> None:
+    """Load a kohya or diffusers LoRA, check that it fits this model, and fuse it into the weights at `scale`."""
+    where, kwargs = source
+    in_channels = pipe.transformer.config.in_channels
+    try:
+        pipe.load_lora_weights(where, adapter_name=ADAPTER_NAME, **kwargs)
+    except Exception as exc:  # shape mismatches, unknown key layouts, corrupt files
+        raise ModelError(f"LoRA {lora!r} does not fit this model: {error_line(exc)}") from None
+    if pipe.transformer.config.in_channels != in_channels:
+        # diffusers widens the input layer for Flux Control LoRAs instead of failing; that model is not ours.
+        raise ModelError(
+            f"LoRA {lora!r} expects {pipe.transformer.config.in_channels} latent input channels, the model has "
+            f"{in_channels} (a Flux Control LoRA?)"
+        )
+    components = [c for c, names in pipe.get_list_adapters().items() if ADAPTER_NAME in names]
+    if not components:
+        raise ModelError(f"LoRA {lora!r} matches no layer of this model (is it a FLUX.1 LoRA?)")
+    pipe.fuse_lora(components=components, lora_scale=scale, adapter_names=[ADAPTER_NAME])
+    pipe.unload_lora_weights()  # keeps the fused weights, drops the adapter layers
+
+
+def error_line(exc: BaseException) -> str:
+    """The informative line of a library error: torch's size mismatches come on the second line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    mismatch = [line for line in lines if line.startswith("size mismatch")]
+    if mismatch:
+        text = mismatch[0]
+    elif len(lines) > 1 and lines[0].endswith(":"):
+        text = f"{lines[0]} {lines[1]}"
+    else:
+        text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
