@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--caption-column", default="caption", help="captions CSV description column (default: caption)")
     parser.add_argument(
         "--caption-template", default=None,
-        help="caption template with {description} (and optionally {frames}, {side}); default: the LoRA trigger template",
+        help="caption template with {prompt} (the description; optionally {frames}, {side}); default: the sampler's trigger template",
     )
     parser.add_argument("--allow-raster", action="store_true", help="keep icons with embedded data: PNG/JPEG images")
     parser.add_argument("--max-svg-mb", type=float, default=5.0, help="refuse larger SVG files (default 5 MB)")

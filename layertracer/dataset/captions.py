@@ -1,4 +1,4 @@
-"""Captions for training grids: the LoRA's trigger template around a short description of the icon.
+"""Captions for training grids: the LoRA's trigger template (the one sampling uses) around a description.
 
 The description comes, in order of preference, from a sidecar captions CSV, the SVG's `<title>`/`<desc>`, or
 the file name (`twemoji__red-apple.svg` -> "red apple"; a `SET__` prefix names the icon set, not the icon).
@@ -16,29 +16,22 @@ from typing import Mapping
 from layertracer import storage
 from layertracer.dataset.sanitize import ParsedSvg, is_svg_element, local_name
 from layertracer.errors import UserError
+from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template, format_prompt
 
-DEFAULT_TEMPLATE = (
-    "sks, a {frames}-step creation process of a flat vector icon, shown as a {side}x{side} grid: {description}"
-)
 MAX_DESCRIPTION_CHARS = 300
 
 
 @dataclass(frozen=True)
 class CaptionOptions:
-    """`template` may use {description}, {frames} and {side}; it must use {description}."""
+    """`template`: the sampler's prompt template (`models.prompts`), so captions and prompts use one wording."""
 
-    template: str = DEFAULT_TEMPLATE
+    template: str = DEFAULT_PROMPT_TEMPLATE
 
     def __post_init__(self) -> None:
-        if "{description}" not in self.template:
-            raise UserError("caption template must contain {description}")
-        try:
-            self.template.format(description="x", frames=4, side=2)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise UserError(f"caption template is not valid: {exc}") from None
+        check_template(self.template)
 
     def caption(self, description: str, frames: int) -> str:
-        return self.template.format(description=description, frames=frames, side=2 if frames == 4 else 3)
+        return format_prompt(description, frames, self.template)
 
 
 def description_from_name(source: str) -> str:
