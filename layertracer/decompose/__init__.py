@@ -34,23 +34,23 @@ class DecomposeOptions:
     """How a raster is decomposed.
 
     trace_px: longest side of the frames (larger inputs are downscaled; smaller ones keep their size); None keeps
-    the input size. analysis_px: longest side at which regions are found and ordered. colour_tol: fills closer
-    than this (0..255 RGBA distance) are one colour. flat_tol: per-channel difference under which neighbours
-    count as the same fill. min_region_px: regions smaller than this (at analysis size) are merged away.
+    the input size. colour_tol: fills closer than this (0..255 RGBA distance) are one colour. flat_tol:
+    per-channel difference under which neighbours count as the same fill. min_region_px: regions smaller than
+    this are merged into a neighbour. snap_edges: anti-aliased edge pixels take the colour of the fill they
+    belong to, so every step's change is a clean shape (the tracer draws hard edges anyway); False keeps the
+    input's pixels exactly in the last frame.
     """
 
     trace_px: int | None = 1024
-    analysis_px: int = 512
     colour_tol: float = 12.0
-    flat_tol: float = 8.0
+    flat_tol: int = 8
     min_region_px: int = 16
     max_colours: int = 64
+    snap_edges: bool = True
 
     def __post_init__(self) -> None:
         if self.trace_px is not None and self.trace_px < 16:
             raise ImageError(f"trace_px must be at least 16, got {self.trace_px}")
-        if self.analysis_px < 16:
-            raise ImageError(f"analysis_px must be at least 16, got {self.analysis_px}")
 
 
 def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = DecomposeOptions()) -> list[np.ndarray]:
@@ -61,8 +61,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     _check_input(image, frames)
     has_alpha = image.shape[2] == 4
     traced = _resize_longest(image, options.trace_px)
-    analysed = _resize_longest(traced, options.analysis_px)
-    rgba = analysed if has_alpha else np.dstack([analysed, np.full(analysed.shape[:2], 255, np.uint8)])
+    rgba = traced if has_alpha else np.dstack([traced, np.full(traced.shape[:2], 255, np.uint8)])
 
     seg = segment(rgba, has_alpha, options.colour_tol, options.flat_tol, options.min_region_px, options.max_colours)
     n = len(seg.areas)
@@ -78,8 +77,18 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
         for rid in order
     }
     steps = assign_steps(order, seg.areas, frames)
-    canvas = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
-    return paint_frames(traced, seg.region_map, seg.colours, order, steps, shapes, frames, canvas)
+    colours = seg.colours.copy()
+    colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
+    if options.snap_edges:
+        traced = snap_edges(traced, seg.region_map, seg.core, colours)
+    return paint_frames(traced, seg.region_map, colours, order, steps, shapes, frames)
+
+
+def snap_edges(image: np.ndarray, region_map: np.ndarray, core: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """The image with its non-flat pixels (anti-aliasing, noise) painted in their region's fill (or the canvas)."""
+    out = image.copy()
+    out[~core] = colours[region_map[~core]][:, : image.shape[2]]
+    return out
 
 
 def _check_input(image: np.ndarray, frames: int) -> None:

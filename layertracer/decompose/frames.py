@@ -15,7 +15,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ShapeMask:
-    """A completed region as a bool mask over a box of the analysis image."""
+    """A completed region as a bool mask over a box of the image."""
 
     y0: int
     x0: int
@@ -31,11 +31,6 @@ def assign_steps(order: list[int], areas: np.ndarray, frames: int) -> np.ndarray
     return steps
 
 
-def _scale_box(shape: ShapeMask, sy: float, sx: float) -> tuple[int, int, int, int]:
-    h, w = shape.mask.shape
-    return (round(shape.y0 * sy), round(shape.x0 * sx), round((shape.y0 + h) * sy), round((shape.x0 + w) * sx))
-
-
 def paint_frames(
     image: np.ndarray,
     region_map: np.ndarray,
@@ -44,29 +39,22 @@ def paint_frames(
     steps: np.ndarray,
     shapes: dict[int, ShapeMask],
     frames: int,
-    canvas: tuple[int, ...],
 ) -> list[np.ndarray]:
-    """Cumulative frames at the size of `image` (whose channel count they keep) from analysis-size regions."""
-    height, width, channels = image.shape
-    sy, sx = height / region_map.shape[0], width / region_map.shape[1]
+    """Cumulative frames of `image` (same size and channels); `colours[0]` is the empty canvas."""
+    channels = image.shape[2]
     step_map = (steps[region_map] + 1).astype(np.uint8)  # canvas 0, step t -> t + 1
-    if step_map.shape != (height, width):
-        step_map = cv2.resize(step_map, (width, height), interpolation=cv2.INTER_NEAREST)
-    radius = max(1, int(np.ceil(max(sy, sx))))
-    ready_step = cv2.dilate(step_map, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)).astype(np.int64) - 1
+    ready_step = cv2.dilate(step_map, np.ones((3, 3), np.uint8)).astype(np.int16) - 1
 
-    flat = np.empty((height, width, channels), np.uint8)
-    flat[:] = np.asarray(canvas[:channels], np.uint8)
+    flat = np.empty_like(image)
+    flat[:] = colours[0][:channels]
     out = []
     for t in range(frames):
         for rid in order:
-            if steps[rid] != t:
-                continue
-            shape = shapes[rid]
-            y0, x0, y1, x1 = _scale_box(shape, sy, sx)
-            mask = shape.mask
-            if mask.shape != (y1 - y0, x1 - x0):
-                mask = cv2.resize(mask.astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST) > 0
-            flat[y0:y1, x0:x1][mask] = colours[rid][:channels]
-        out.append(np.where((ready_step <= t)[..., None], image, flat))
+            if steps[rid] == t:
+                shape = shapes[rid]
+                h, w = shape.mask.shape
+                flat[shape.y0 : shape.y0 + h, shape.x0 : shape.x0 + w][shape.mask] = colours[rid][:channels]
+        frame = flat.copy()
+        np.copyto(frame, image, where=(ready_step <= t)[..., None])
+        out.append(frame)
     return out

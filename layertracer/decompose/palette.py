@@ -17,11 +17,12 @@ import numpy as np
 _BIN_SHIFT = 3  # 5 bits per channel for the palette histogram
 _TRANSPARENT_ALPHA = 16  # a palette colour with less alpha than this is the (transparent) canvas
 _WHITE_TOL = 24.0
+_N_BINS = 1 << 20
 
 
 @dataclass(frozen=True)
 class Segmentation:
-    """Pixel regions of a flat image, at analysis resolution."""
+    """Pixel regions of a flat image."""
 
     region_map: np.ndarray  # HxW int32: 0 = canvas (nothing drawn), 1..n = regions
     colours: np.ndarray  # (n+1)x4 uint8 straight-alpha RGBA of each region (row 0: canvas)
@@ -30,42 +31,49 @@ class Segmentation:
 
 
 def premultiply(rgba: np.ndarray) -> np.ndarray:
-    """uint8 straight RGBA -> float32 premultiplied RGBA (0..255)."""
-    out = rgba.astype(np.float32)
-    out[..., :3] *= out[..., 3:4] / 255.0
-    return out
+    """uint8 straight RGBA -> uint8 premultiplied RGBA."""
+    rgb = cv2.multiply(rgba[..., :3], np.repeat(rgba[..., 3:4], 3, axis=2), scale=1 / 255.0)
+    return np.dstack([rgb, rgba[..., 3]])
 
 
 def unpremultiply(colours: np.ndarray) -> np.ndarray:
-    """float premultiplied RGBA (..., 4) -> uint8 straight RGBA."""
+    """Premultiplied RGBA (..., 4) -> uint8 straight RGBA."""
+    colours = np.asarray(colours, np.float32)
     alpha = colours[..., 3:4]
     rgb = np.where(alpha > 0, colours[..., :3] * 255.0 / np.maximum(alpha, 1e-6), 0.0)
     return np.clip(np.concatenate([rgb, alpha], axis=-1) + 0.5, 0, 255).astype(np.uint8)
 
 
-def core_mask(feat: np.ndarray, flat_tol: float) -> np.ndarray:
-    """Pixels whose colour matches at least 3 of their 4 neighbours within `flat_tol` per channel."""
-    padded = np.pad(feat, ((1, 1), (1, 1), (0, 0)), mode="edge")
+def core_mask(feat: np.ndarray, flat_tol: int) -> np.ndarray:
+    """Pixels whose colour matches at least 3 of their 4 neighbours within `flat_tol` in every channel."""
+    padded = cv2.copyMakeBorder(feat, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
     h, w = feat.shape[:2]
     similar = np.zeros((h, w), np.uint8)
     for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        neighbour = padded[dy : dy + h, dx : dx + w]
-        similar += np.abs(neighbour - feat).max(axis=-1) <= flat_tol
+        excess = cv2.subtract(cv2.absdiff(padded[dy : dy + h, dx : dx + w], feat), flat_tol)
+        similar += np.ascontiguousarray(excess).view(np.uint32)[..., 0] == 0
     return similar >= 3
 
 
-def extract_palette(feat: np.ndarray, core: np.ndarray, colour_tol: float, min_px: int, max_colours: int) -> np.ndarray:
-    """Dominant premultiplied colours of the core pixels, greedily merged within `colour_tol`."""
-    pixels = feat[core]
-    if len(pixels) == 0:
-        pixels = feat.reshape(-1, 4)
-    q = pixels.astype(np.int64) >> _BIN_SHIFT
-    keys = ((q[:, 0] * 32 + q[:, 1]) * 32 + q[:, 2]) * 32 + q[:, 3]
-    counts = np.bincount(keys, minlength=32**4)
+def colour_keys(feat: np.ndarray) -> np.ndarray:
+    """HxW histogram bin of each pixel: 5 bits per premultiplied RGBA channel (20-bit key)."""
+    q = (np.ascontiguousarray(feat).view(np.uint32)[..., 0] >> _BIN_SHIFT) & 0x1F1F1F1F
+    return ((q & 0x1F) | ((q >> 3) & 0x3E0) | ((q >> 6) & 0x7C00) | ((q >> 9) & 0xF8000)).astype(np.int64)
+
+
+def bin_centres(keys: np.ndarray) -> np.ndarray:
+    """Premultiplied RGBA colour (float) at the centre of each histogram bin."""
+    channels = np.stack([(keys >> (5 * c)) & 0x1F for c in range(4)], axis=-1)
+    return (channels * (1 << _BIN_SHIFT) + (1 << (_BIN_SHIFT - 1))).astype(np.float32)
+
+
+def extract_palette(keys: np.ndarray, core: np.ndarray, colour_tol: float, min_px: int, max_colours: int) -> np.ndarray:
+    """Dominant colours of the core pixels: histogram bins greedily merged within `colour_tol`, biggest first."""
+    sample = keys[core] if core.any() else keys.ravel()
+    counts = np.bincount(sample, minlength=_N_BINS)
     used = np.flatnonzero(counts)
-    sums = np.stack([np.bincount(keys, weights=pixels[:, c], minlength=32**4)[used] for c in range(4)], axis=1)
+    means = bin_centres(used)
     bin_counts = counts[used].astype(np.float64)
-    means = sums / bin_counts[:, None]
     centres: list[np.ndarray] = []
     weights: list[float] = []
     for i in np.argsort(-bin_counts, kind="stable"):
@@ -84,11 +92,14 @@ def extract_palette(feat: np.ndarray, core: np.ndarray, colour_tol: float, min_p
     return np.asarray([centres[k] for k in keep], np.float32)
 
 
-def nearest_colour(feat: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Index of the nearest palette colour for every pixel (squared Euclidean, by matrix product)."""
-    flat = feat.reshape(-1, 4)
-    dist = (palette**2).sum(axis=1)[None, :] - 2.0 * flat @ palette.T
-    return np.argmin(dist, axis=1).reshape(feat.shape[:2]).astype(np.int32)
+def nearest_colour(keys: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Index of the nearest palette colour for every pixel, computed once per histogram bin present."""
+    used = np.flatnonzero(np.bincount(keys.ravel(), minlength=_N_BINS))
+    centres = bin_centres(used)
+    dist = ((centres[:, None, :] - palette[None, :, :]) ** 2).sum(axis=-1)
+    lookup = np.zeros(_N_BINS, np.int32)
+    lookup[used] = np.argmin(dist, axis=1)
+    return lookup[keys]
 
 
 def canvas_colour_index(palette: np.ndarray, labels: np.ndarray, has_alpha: bool) -> int | None:
@@ -104,35 +115,27 @@ def canvas_colour_index(palette: np.ndarray, labels: np.ndarray, has_alpha: bool
     return candidates[0] if candidates else None
 
 
-def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: float, min_px: int, max_colours: int) -> Segmentation:
+def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int, min_px: int, max_colours: int) -> Segmentation:
     """Split a flat RGBA image into connected single-colour regions; canvas pixels get region 0."""
     feat = premultiply(rgba)
     core = core_mask(feat, flat_tol)
-    palette = extract_palette(feat, core, colour_tol, min_px, max_colours)
-    labels = nearest_colour(feat, palette)
+    keys = colour_keys(feat)
+    palette = extract_palette(keys, core, colour_tol, min_px, max_colours)
+    labels = nearest_colour(keys, palette)
     canvas_index = canvas_colour_index(palette, labels, has_alpha)
 
     region_map = np.zeros(labels.shape, np.int32)
     next_id = 1
     for k in range(len(palette)):
-        count, comp = cv2.connectedComponents((labels == k).astype(np.uint8), connectivity=8)
-        if count <= 1:
-            continue
+        mask = labels == k
+        count, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        lookup = np.arange(next_id - 1, next_id + count - 1, dtype=np.int32)
         if k == canvas_index:
-            comp_canvas = _canvas_components(comp, count, has_alpha)
-            region_map[np.isin(comp, comp_canvas)] = 0
-            others = np.setdiff1d(np.arange(1, count), comp_canvas)
-        else:
-            others = np.arange(1, count)
-        if len(others) == 0:
-            continue
-        lookup = np.zeros(count, np.int32)
-        lookup[others] = np.arange(next_id, next_id + len(others))
-        mask = lookup[comp] > 0
-        region_map[mask] = lookup[comp][mask]
-        next_id += len(others)
+            lookup[_canvas_components(comp, count, has_alpha)] = 0
+        region_map[mask] = lookup[comp[mask]]
+        next_id += count - 1
     region_map = _absorb_blend_pieces(region_map, core, min_px)
-    return _finish(region_map, rgba, core)
+    return _finish(region_map, feat, core)
 
 
 def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndarray:
@@ -165,21 +168,16 @@ def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int) 
     return np.where(unknown, source[nearest], region_map).astype(np.int32)
 
 
-def _finish(region_map: np.ndarray, rgba: np.ndarray, core: np.ndarray) -> Segmentation:
-    """Renumber regions densely and measure each one's colour (mean of its core pixels)."""
-    used, dense = np.unique(region_map, return_inverse=True)
-    if used[0] != 0:
-        used = np.concatenate([[0], used])
-        dense = dense + 1
-    dense = dense.reshape(region_map.shape).astype(np.int32)
-    n = len(used)
+def _finish(region_map: np.ndarray, feat: np.ndarray, core: np.ndarray) -> Segmentation:
+    """Renumber regions densely (canvas stays 0) and measure each one's colour (mean of its core pixels)."""
+    present = np.bincount(region_map.ravel()) > 0
+    present[0] = True
+    renumber = (np.cumsum(present) - 1).astype(np.int32)
+    dense = renumber[region_map]
+    n = int(present.sum())
     areas = np.bincount(dense.ravel(), minlength=n)
-    feat = premultiply(rgba)
-    colours = np.zeros((n, 4), np.float32)
-    for source in (np.ones_like(core), core):  # core pixels win where a region has any
-        counts = np.bincount(dense[source], minlength=n).astype(np.float64)
-        has = counts > 0
-        for c in range(4):
-            sums = np.bincount(dense[source], weights=feat[..., c][source], minlength=n)
-            colours[has, c] = sums[has] / counts[has]
-    return Segmentation(dense, unpremultiply(colours), areas, core)
+    sample = core & (dense > 0)
+    ids = dense[sample]
+    counts = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float64)
+    colours = np.stack([np.bincount(ids, weights=feat[..., c][sample], minlength=n) for c in range(4)], axis=1)
+    return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, core)

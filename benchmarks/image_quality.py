@@ -1,0 +1,127 @@
+"""Model-free image -> layered SVG against plain vtracer, on the dev icons, measured in the same run.
+
+For every icon's 512 px render (`frames/dev/f4/NAME/final.png`): full-render MSE, path count, drawn layers and
+wall time of (a) plain vtracer with the LayerTracer paper's settings and (b) `decompose_image` + the layer-wise
+vectorizer. Order agreement: Spearman correlation, over the icon's pixels, between the step at which a pixel
+reaches its final colour in the designer's frames (f4 and f9) and in ours.
+
+    .venv/bin/python benchmarks/image_quality.py [--bench ../shared/bench] [--limit N] [--upscale 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import vtracer
+from scipy.stats import spearmanr
+from tqdm import tqdm
+
+from layertracer.decompose import DecomposeOptions, decompose_image
+from layertracer.images import decode_image
+from layertracer.metrics import count_paths, mse, render_svg
+from layertracer.vectorize import TraceOptions, vectorize_frames
+
+PAPER_VTRACER = dict(
+    colormode="color", hierarchical="stacked", mode="spline", filter_speckle=4, color_precision=6,
+    layer_difference=16, corner_threshold=60, length_threshold=4.0, splice_threshold=45,
+)
+REACH_TOLERANCE = 16  # max channel difference at which a pixel counts as showing its final colour
+_GROUP_RE = re.compile(r'<g\b[^>]*\bid="layer-\d+"[^>]*>(.*?)</g>', re.S)
+
+
+def drawn_layers(svg: str) -> int:
+    """Layer groups that hold at least one path (the contract keeps empty groups; they are not layers drawn)."""
+    return sum(1 for body in _GROUP_RE.findall(svg) if "<path" in body)
+
+
+def reach_steps(frames: list[np.ndarray]) -> np.ndarray:
+    """Per pixel, the first frame from which it stays at its final colour."""
+    final = frames[-1].astype(np.int16)
+    steps = np.zeros(final.shape[:2], np.int64)
+    for k, frame in enumerate(frames[:-1]):
+        off = np.abs(frame[..., :3].astype(np.int16) - final[..., :3]).max(axis=-1) > REACH_TOLERANCE
+        steps[off] = k + 1
+    return steps
+
+
+def order_agreement(truth: list[np.ndarray], ours: list[np.ndarray]) -> float:
+    """Spearman correlation of reach steps over the icon's (non-white) pixels; 0 when either is constant."""
+    icon = np.abs(truth[-1][..., :3].astype(np.int16) - 255).max(axis=-1) > REACH_TOLERANCE
+    a, b = reach_steps(truth)[icon], reach_steps(ours)[icon]
+    if a.min() == a.max() or b.min() == b.max():
+        return 0.0
+    return float(spearmanr(a, b).statistic)
+
+
+def load(path: Path) -> np.ndarray:
+    return decode_image(path.read_bytes(), name=str(path))
+
+
+def plain_vtracer(png: bytes, width: int, height: int) -> tuple[str, float]:
+    start = time.perf_counter()
+    svg = vtracer.convert_raw_image_to_svg(png, img_format="png", **PAPER_VTRACER)
+    return svg, time.perf_counter() - start
+
+
+def layered(image: np.ndarray, trace: TraceOptions) -> tuple[str, float, float]:
+    start = time.perf_counter()
+    frames = decompose_image(image, 4, DecomposeOptions())
+    mid = time.perf_counter()
+    svg = vectorize_frames(frames, trace).svg
+    end = time.perf_counter()
+    return svg, end - start, mid - start
+
+
+def measure_icon(icon_dir: Path, upscales: list[int]) -> dict[str, float]:
+    png = (icon_dir / "final.png").read_bytes()
+    image = decode_image(png, name=icon_dir.name)
+    height, width = image.shape[:2]
+    row: dict[str, float] = {}
+    svg, seconds = plain_vtracer(png, width, height)
+    row.update(vt_mse=mse(render_svg(svg, width, height), image), vt_paths=count_paths(svg), vt_s=seconds)
+    for up in upscales:
+        svg, seconds, decompose_s = layered(image, TraceOptions(upscale=up))
+        row.update({
+            f"up{up}_mse": mse(render_svg(svg, width, height), image), f"up{up}_paths": count_paths(svg),
+            f"up{up}_layers": drawn_layers(svg), f"up{up}_s": seconds, "decompose_s": decompose_s,
+        })
+    for frames in (4, 9):
+        truth_dir = icon_dir.parent.parent / f"f{frames}" / icon_dir.name
+        truth = [load(p) for p in sorted(truth_dir.glob("frame_*.png"))]
+        row[f"order_f{frames}"] = order_agreement(truth, decompose_image(truth[-1], frames))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "bench")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--upscale", type=int, nargs="+", default=[1, 2], help="vectorizer upscales to compare")
+    args = parser.parse_args()
+    icons = sorted((args.bench / "frames" / "dev" / "f4").iterdir())[: args.limit]
+    rows = [measure_icon(d, args.upscale) for d in tqdm(icons, desc="icons")]
+    med = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
+
+    print(f"\n{len(rows)} dev icons, 512 px, 4 frames (medians; ratios against plain vtracer in this run)\n")
+    print("| method | MSE | paths | layers | time/icon | MSE ratio | paths ratio | time ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| plain vtracer (paper settings) | {med['vt_mse']:.2e} | {med['vt_paths']:.1f} | 1 | "
+          f"{med['vt_s'] * 1000:.0f} ms | 1.00 | 1.00 | 1.00 |")
+    for up in args.upscale:
+        print(f"| decompose + vectorize (upscale {up}) | {med[f'up{up}_mse']:.2e} | {med[f'up{up}_paths']:.1f} | "
+              f"{med[f'up{up}_layers']:.0f} | {med[f'up{up}_s'] * 1000:.0f} ms | "
+              f"{med[f'up{up}_mse'] / med['vt_mse']:.2f} | {med[f'up{up}_paths'] / med['vt_paths']:.2f} | "
+              f"{med[f'up{up}_s'] / med['vt_s']:.2f} |")
+    print(f"\ndecompose alone: {med['decompose_s'] * 1000:.0f} ms/icon")
+    print(f"order agreement (Spearman, median over icons): f4 {med['order_f4']:.2f}, f9 {med['order_f9']:.2f}; "
+          f"mean f4 {statistics.mean(r['order_f4'] for r in rows):.2f}, "
+          f"f9 {statistics.mean(r['order_f9'] for r in rows):.2f}")
+
+
+if __name__ == "__main__":
+    main()
