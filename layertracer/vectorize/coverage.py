@@ -1,0 +1,82 @@
+"""Sub-pixel layer rasters: what a step drew, with its edges placed where its anti-aliasing says.
+
+An edge pixel of a new shape is a blend of the shape's colour and what lay beneath. Tracing such pixels
+as they are either grows the shape by a pixel (they join its colour cluster) or leaves a sliver of blend
+colours. Instead we estimate each edge pixel's coverage (how far its colour moved from the old colour
+towards the shape's), upsample the coverage smoothly and cut it at one half: the traced outline then sits
+at the edge's true sub-pixel position, and the shape is one flat colour, which vtracer turns into one path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from layertracer.images import flatten_on_white
+
+EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim can reach
+PAD_PX = 3
+
+
+@dataclass(frozen=True)
+class LayerRaster:
+    """An upscaled RGBA crop to trace (alpha 0 = not this step's) and its top-left corner in 1x pixels."""
+
+    rgba: np.ndarray
+    x: int
+    y: int
+
+
+def layer_raster(under: np.ndarray, over: np.ndarray, changed: np.ndarray, upscale: int) -> LayerRaster | None:
+    """The step that turned `under` into `over`, given the pixels it visibly changed."""
+    ys, xs = np.nonzero(changed)
+    if len(ys) == 0:
+        return None
+    height, width = changed.shape
+    y0, y1 = max(0, ys.min() - PAD_PX), min(height, ys.max() + 1 + PAD_PX)
+    x0, x1 = max(0, xs.min() - PAD_PX), min(width, xs.max() + 1 + PAD_PX)
+    box = (slice(y0, y1), slice(x0, x1))
+    solid = core(changed[box])
+    old = flatten_on_white(under[box]).astype(np.float32)
+    new = flatten_on_white(over[box]).astype(np.float32)
+
+    # The colour of the nearest solid pixel: what an edge pixel would be if the shape covered it fully.
+    distance, labels = cv2.distanceTransformWithLabels(
+        (~solid).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    shape_color = new[solid][np.maximum(labels, 1) - 1]
+    pure = np.where(solid[..., None], new, shape_color)
+
+    coverage = _coverage(old, new, shape_color)
+    coverage[distance > EDGE_BAND_PX] = 0.0
+    coverage[solid] = 1.0
+    if over.shape[-1] == 4:
+        coverage = np.minimum(coverage, over[box][..., 3].astype(np.float32) / 255.0)
+
+    if upscale > 1:
+        coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
+        pure = cv2.resize(pure, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+    rgba = np.dstack([np.clip(pure + 0.5, 0, 255).astype(np.uint8), np.where(coverage >= 0.5, 255, 0).astype(np.uint8)])
+    return LayerRaster(rgba=rgba, x=int(x0), y=int(y0))
+
+
+def _coverage(old: np.ndarray, new: np.ndarray, shape_color: np.ndarray) -> np.ndarray:
+    """Fraction of the way each pixel moved from `old` towards `shape_color` (projected, clipped to 0..1)."""
+    toward = shape_color - old
+    moved = new - old
+    length2 = np.einsum("hwc,hwc->hw", toward, toward)
+    fraction = np.einsum("hwc,hwc->hw", moved, toward) / np.maximum(length2, 1.0)
+    # Where the shape has the old colour there is no edge to place: nothing of this step is visible.
+    fraction[length2 < 64.0] = 0.0
+    return np.clip(fraction, 0.0, 1.0)
+
+
+def core(mask: np.ndarray) -> np.ndarray:
+    """The mask without its one-pixel rim, where colours are blends; thin strokes are kept whole."""
+    eroded = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    has_core = np.zeros(count, bool)
+    has_core[labels[eroded]] = True
+    return eroded | (mask & ~has_core[labels])

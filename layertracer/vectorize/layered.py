@@ -1,0 +1,106 @@
+"""Layer-wise vectorization: creation frames in, one SVG layer per step out.
+
+Frames are aligned and their backgrounds normalised; step 1 traces what the first frame drew, step K what
+frame K changed against frame K-1 (added, recoloured or erased: all are repainted, so no stale colour
+survives); regions that later steps repaint entirely are dropped, since nobody would see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from layertracer.errors import GridError
+from layertracer.grid import GridSpec, split_grid
+from layertracer.vectorize.masks import (
+    MaskOptions,
+    align_frames,
+    background_color,
+    change_mask,
+    drop_covered,
+    foreground_mask,
+    normalize_backgrounds,
+)
+from layertracer.vectorize.svg import layered_svg
+from layertracer.vectorize.coverage import layer_raster
+from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
+
+
+@dataclass(frozen=True)
+class TraceOptions:
+    """How frames become layers. `keep_background` keeps the first frame's background as part of layer 1."""
+
+    keep_background: bool = False
+    upscale: int = 2
+    drop_covered: bool = True
+    masks: MaskOptions = field(default_factory=MaskOptions)
+    vtracer: VtracerSettings = field(default_factory=VtracerSettings)
+
+
+@dataclass(frozen=True)
+class LayeredSVG:
+    """A layered SVG and the figures the index records about it."""
+
+    svg: str
+    width: int
+    height: int
+    n_layers: int
+    n_paths: int
+
+
+def check_frames(frames: Sequence[np.ndarray]) -> None:
+    if len(frames) == 0:
+        raise GridError("no frames to vectorize")
+    shapes = {f.shape[:2] for f in frames}
+    if len(shapes) != 1:
+        raise GridError(f"frames differ in size: {sorted(shapes)}")
+    for frame in frames:
+        if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
+            raise GridError(f"frames must be HxWx3 or HxWx4 uint8 arrays, got {frame.dtype} {frame.shape}")
+    height, width = frames[0].shape[:2]
+    if min(height, width) < 8:
+        raise GridError(f"frames of {width}x{height} px are too small to trace")
+
+
+def prepare_frames(frames: Sequence[np.ndarray], options: MaskOptions) -> list[np.ndarray]:
+    """Frames with one background shade, moved onto the last frame's position."""
+    return align_frames(normalize_backgrounds(frames, options.background_tolerance), options.max_align_px)
+
+
+def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> list[np.ndarray]:
+    """One mask per step of prepared frames: what it drew (step 1) or changed (later steps)."""
+    if options.keep_background:
+        first = np.ones(frames[0].shape[:2], bool)
+    else:
+        first = foreground_mask(frames[0], options.masks)
+    masks = [first] + [change_mask(a, b, options.masks) for a, b in zip(frames, frames[1:])]
+    return drop_covered(masks) if options.drop_covered else masks
+
+
+def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions()) -> LayeredSVG:
+    """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame."""
+    check_frames(frames)
+    prepared = prepare_frames([np.ascontiguousarray(f) for f in frames], options.masks)
+    masks = step_masks(prepared, options)
+    # Each step is what its frame shows over the frame before (step 1: over the bare background), so a
+    # recoloured region is traced in its new colour and its edges blend against what lies beneath.
+    if prepared[0].shape[-1] == 3:
+        canvas = np.full_like(prepared[0], background_color(prepared[-1]).astype(np.uint8))
+    else:
+        canvas = np.zeros_like(prepared[0])
+    layers: list[list[Path]] = [
+        trace_layer(layer_raster(under, over, mask, options.upscale), options.upscale, options.vtracer)
+        for under, over, mask in zip([canvas] + prepared[:-1], prepared, masks)
+    ]
+    height, width = prepared[-1].shape[:2]
+    svg = layered_svg(layers, width, height, options.upscale)
+    return LayeredSVG(
+        svg=svg, width=width, height=height, n_layers=len(layers), n_paths=sum(len(p) for p in layers)
+    )
+
+
+def vectorize_grid(grid: np.ndarray, spec: GridSpec, options: TraceOptions = TraceOptions()) -> LayeredSVG:
+    """A frame grid image -> layered SVG (split per `spec`, then `vectorize_frames`)."""
+    return vectorize_frames(split_grid(grid, spec), options)

@@ -1,0 +1,185 @@
+"""What each creation step changed: frames aligned and normalised, then cleaned change masks.
+
+Generated frames are not pixel-exact copies of each other: cells drift by a pixel or two, JPEG and diffusion
+noise speckle flat areas, and the background shade can differ between cells. Everything here exists so that
+a change mask holds what the step drew, and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from layertracer.images import flatten_on_white
+
+
+@dataclass(frozen=True)
+class MaskOptions:
+    """How tolerant the frame diff is; the defaults suit 350-512 px cells of flat icons."""
+
+    color_tolerance: int = 10  # max per-channel difference (after a 3x3 median) still counted as "unchanged"
+    shift_tolerance_px: int = 1  # a pixel is unchanged if a neighbour this close had its colour
+    max_align_px: int = 4  # largest whole-frame drift corrected between adjacent frames
+    min_area_fraction: float = 4e-5  # changed regions smaller than this share of the frame are noise
+    background_tolerance: int = 40  # how far a cell's background shade may stray from the last cell's
+
+
+def background_color(frame: np.ndarray) -> np.ndarray:
+    """The frame's background: the median colour of its one-pixel border (RGB, on white)."""
+    rgb = flatten_on_white(frame)
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    return np.median(border, axis=0).astype(np.int16)
+
+
+def normalize_backgrounds(frames: Sequence[np.ndarray], tolerance: int) -> list[np.ndarray]:
+    """Repaint each frame's background in the last frame's shade, so a shade change is not a 'step'."""
+    target = background_color(frames[-1])
+    out = []
+    for frame in frames:
+        own = background_color(frame)
+        shade_gap = int(np.abs(own - target).max())
+        if 0 < shade_gap <= tolerance and frame.shape[-1] == 3:
+            near = _channel_max(cv2.absdiff(frame, np.full_like(frame, own.astype(np.uint8)))) <= max(8, shade_gap // 2)
+            frame = frame.copy()
+            frame[near] = target.astype(np.uint8)
+        out.append(frame)
+    return out
+
+
+def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: int) -> tuple[int, int]:
+    """Whole-pixel (dy, dx) that moves `moving` onto `reference`; (0, 0) unless clearly better.
+
+    Phase correlation runs at half resolution (4x cheaper); the candidate is then confirmed, with its
+    neighbours, on full-resolution pixels.
+    """
+    if max_shift_px <= 0:
+        return 0, 0
+    ref, mov = _gray(reference), _gray(moving)
+    half = (ref.shape[1] // 2, ref.shape[0] // 2)
+    (sx, sy), response = cv2.phaseCorrelate(
+        cv2.resize(mov, half, interpolation=cv2.INTER_AREA), cv2.resize(ref, half, interpolation=cv2.INTER_AREA)
+    )
+    cy, cx = int(round(2 * sy)), int(round(2 * sx))
+    if response < 0.1 or (cy, cx) == (0, 0) or max(abs(cy), abs(cx)) > max_shift_px + 1:
+        return 0, 0
+
+    def error(dy: int, dx: int) -> float:
+        return float(np.abs(ref - shift_image(mov, dy, dx, fill=255.0)).mean())
+
+    candidates = [(cy + a, cx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+    best = min((c for c in candidates if max(abs(c[0]), abs(c[1])) <= max_shift_px), key=lambda c: error(*c), default=(0, 0))
+    return best if best != (0, 0) and error(*best) < 0.8 * error(0, 0) else (0, 0)
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(flatten_on_white(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def shift_image(image: np.ndarray, dy: int, dx: int, fill: float | np.ndarray) -> np.ndarray:
+    """Translate by whole pixels, filling the uncovered border with `fill`."""
+    out = np.empty_like(image)
+    out[...] = fill
+    h, w = image.shape[:2]
+    src_y, dst_y = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    src_x, dst_x = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[dst_y, dst_x] = image[src_y, src_x]
+    return out
+
+
+def align_frames(frames: Sequence[np.ndarray], max_shift_px: int) -> list[np.ndarray]:
+    """Move every frame onto the last frame's position (drift is estimated between neighbours, then summed)."""
+    offsets = [(0, 0)] * len(frames)
+    for k in range(len(frames) - 2, -1, -1):
+        dy, dx = estimate_shift(frames[k + 1], frames[k], max_shift_px)
+        offsets[k] = (offsets[k + 1][0] + dy, offsets[k + 1][1] + dx)
+    out = []
+    for frame, (dy, dx) in zip(frames, offsets):
+        if (dy, dx) != (0, 0):
+            fill = background_color(frame) if frame.shape[-1] == 3 else 0
+            frame = shift_image(frame, dy, dx, fill)
+        out.append(frame)
+    return out
+
+
+def _on_white(frame: np.ndarray) -> np.ndarray:
+    """RGB as seen on white, plus alpha as a fourth 'colour' so that fading in or out counts as change."""
+    if frame.shape[-1] == 3:
+        return np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])
+    return np.dstack([flatten_on_white(frame), frame[..., 3]])
+
+
+def _channel_max(diff: np.ndarray) -> np.ndarray:
+    out = diff[..., 0]
+    for c in range(1, diff.shape[-1]):
+        out = np.maximum(out, diff[..., c])
+    return out
+
+
+def change_mask(previous: np.ndarray, current: np.ndarray, options: MaskOptions) -> np.ndarray:
+    """Pixels the step clearly changed: beyond tolerance against every nearby pixel of the previous frame.
+
+    The neighbourhood test shaves the anti-aliased rim off changed regions; `coverage` puts it back
+    at sub-pixel precision.
+    """
+    # A 3x3 median removes JPEG and diffusion speckle but keeps flat areas' true colour, so the
+    # tolerance can stay low enough to see a subtle recolour (two greys 15 levels apart).
+    before, after = (cv2.medianBlur(_on_white(f), 3) for f in (previous, current))
+    distance = _channel_max(cv2.absdiff(before, after))
+    changed = distance > options.color_tolerance
+    r = options.shift_tolerance_px
+    ys, xs = np.nonzero(changed)
+    if r > 0 and len(ys):
+        height, width = changed.shape
+        still = np.ones(len(ys), bool)
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                if (dy, dx) != (0, 0):
+                    ny, nx = np.clip(ys + dy, 0, height - 1), np.clip(xs + dx, 0, width - 1)
+                    gap = np.abs(after[ys, xs].astype(np.int16) - before[ny, nx].astype(np.int16)).max(axis=-1)
+                    still &= gap > options.color_tolerance
+        changed[ys[~still], xs[~still]] = False
+    return drop_specks(changed, options.min_area_fraction)
+
+
+def foreground_mask(frame: np.ndarray, options: MaskOptions) -> np.ndarray:
+    """What the first frame drew: everything except the background connected to the border.
+
+    Enclosed background-coloured areas (the white of an eye) are drawn, not background.
+    """
+    if frame.shape[-1] == 4:
+        return drop_specks(frame[..., 3] > 0, options.min_area_fraction)
+    background = np.broadcast_to(background_color(frame).astype(np.uint8), frame.shape)
+    distance = _channel_max(cv2.absdiff(frame, np.ascontiguousarray(background)))
+    flood = (distance <= options.color_tolerance).astype(np.uint8)
+    _, labels = cv2.connectedComponents(flood, connectivity=4)
+    border_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    outside = np.isin(labels, border_labels[border_labels > 0]) & (flood > 0)
+    return drop_specks(~outside, options.min_area_fraction)
+
+
+def drop_specks(mask: np.ndarray, min_area_fraction: float) -> np.ndarray:
+    """Remove connected regions below the minimum area: diffusion and JPEG noise, not drawing."""
+    if not mask.any():
+        return mask
+    min_area = max(4, int(round(min_area_fraction * mask.size)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels]
+
+
+def drop_covered(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Remove regions of a step that later steps repaint entirely: they would be paths nobody sees."""
+    out = list(masks)
+    later = np.zeros_like(masks[-1], dtype=bool)
+    for k in range(len(masks) - 1, -1, -1):
+        mask = masks[k]
+        if k < len(masks) - 1 and mask.any() and later.any():
+            count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+            uncovered = np.bincount(labels[mask & ~later], minlength=count)
+            out[k] = mask & (uncovered[labels] > 0)
+        later |= mask
+    return out
