@@ -25,6 +25,11 @@ from layertracer.inspect import read_index, summarize_index
 from layertracer.report.layers import icon_layers
 
 ASSETS = ("index.html", "report.css", "report.js")
+# Index columns the page shows (svg_uri and grid_uri become relative links instead).
+SHOWN_COLUMNS = (
+    "id", "manifest", "row", "kind", "source", "status", "error", "extra", "frames", "n_layers", "n_paths",
+    "svg_bytes", "seed", "model", "lora", "sample_s", "vectorize_s", "created_at", "version",
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,8 @@ def write_report(
     if table.num_rows == 0:
         raise UserError(f"{out_uri}: the index has no rows")
     report_uri = storage.join(out_uri, "report")
-    entries = [_entry(n, row, out_uri, storage_options) for n, row in enumerate(_sorted_rows(table))]
+    _, out_path = storage.filesystem(out_uri, storage_options)
+    entries = [_entry(n, row, out_path, storage_options) for n, row in enumerate(_sorted_rows(table))]
     missing = _write_layer_data(entries, report_uri, storage_options, options)
     summary = summarize_index(table)
     data = {
@@ -83,24 +89,17 @@ def _sorted_rows(table: pa.Table) -> list[dict[str, Any]]:
     return sorted(table.to_pylist(), key=lambda r: (str(r["manifest"]), r["row"] if r["row"] is not None else -1))
 
 
-def _entry(n: int, row: dict[str, Any], out_uri: str, storage_options: storage.StorageOptions | None) -> dict[str, Any]:
+def _entry(n: int, row: dict[str, Any], out_path: str, storage_options: storage.StorageOptions | None) -> dict[str, Any]:
     """One index row as the page sees it; keys starting with `_` stay in Python."""
     ok = row["status"] == "ok"
-    entry = {
+    return {
         "n": n,
-        **{k: _plain(row.get(k)) for k in _SHOWN_COLUMNS},
-        "svg": _href(row.get("svg_uri"), out_uri, storage_options) if ok else None,
-        "grid": _href(row.get("grid_uri"), out_uri, storage_options) if ok else None,
+        **{k: _plain(row.get(k)) for k in SHOWN_COLUMNS},
+        "svg": _href(row.get("svg_uri"), out_path, storage_options) if ok else None,
+        "grid": _href(row.get("grid_uri"), out_path, storage_options) if ok else None,
         "layerData": None,
         "_svg_uri": row.get("svg_uri") if ok else None,
     }
-    return entry
-
-
-_SHOWN_COLUMNS = (
-    "id", "manifest", "row", "kind", "source", "status", "error", "extra", "frames", "n_layers", "n_paths",
-    "svg_bytes", "seed", "model", "lora", "sample_s", "vectorize_s", "created_at", "version",
-)
 
 
 def _plain(value: Any) -> Any:
@@ -109,11 +108,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _href(uri: str | None, out_uri: str, storage_options: storage.StorageOptions | None) -> str | None:
-    """Link from OUT/report/ to a file under OUT, relative so the report works wherever OUT is opened."""
+def _href(uri: str | None, out_path: str, storage_options: storage.StorageOptions | None) -> str | None:
+    """Link from OUT/report/ to a file under OUT (`out_path`: OUT inside its filesystem), relative so the
+    report works wherever OUT is opened."""
     if not uri:
         return None
-    _, out_path = storage.filesystem(out_uri, storage_options)
     _, path = storage.filesystem(uri, storage_options)
     prefix = out_path.rstrip("/") + "/"
     if not path.startswith(prefix):
