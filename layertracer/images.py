@@ -49,7 +49,9 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits(), name: str = "
             img.load()
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not a readable image (unknown format)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"{name}: not a readable image ({_first_line(exc)})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({_first_line(exc)})") from None

@@ -1,0 +1,50 @@
+"""Options several commands share, so each flag means the same thing everywhere."""
+
+from __future__ import annotations
+
+import argparse
+
+from layertracer.grid import ORDERS, GridSpec
+from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits, decode_image
+from layertracer.storage import read_bytes, write_bytes_atomic
+from layertracer.vectorize import LayeredSVG, TraceOptions
+
+
+def add_trace_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("tracing")
+    group.add_argument(
+        "--keep-background", action="store_true", help="keep the first frame's background as part of layer 1"
+    )
+    group.add_argument(
+        "--upscale", type=int, default=TraceOptions().upscale, choices=(1, 2, 3),
+        help="trace at this multiple of the frame size for sub-pixel edges (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+        help="refuse images with more pixels than this, before decoding (default: %(default)s)",
+    )
+
+
+def trace_options(args: argparse.Namespace) -> TraceOptions:
+    return TraceOptions(keep_background=args.keep_background, upscale=args.upscale)
+
+
+def add_grid_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--frames", type=int, choices=(4, 9), required=required, default=None if required else 9,
+                        help="frames in the grid: 4 (2x2) or 9 (3x3)")
+    parser.add_argument("--order", choices=ORDERS, default="serpentine",
+                        help="cell order of the frames (default: %(default)s)")
+
+
+def grid_spec(args: argparse.Namespace) -> GridSpec:
+    return GridSpec(frames=args.frames, order=args.order)
+
+
+def read_image(uri: str, max_pixels: int):
+    """Decode an image from a path or URI with the pixel limit the user chose."""
+    limits = ImageLimits(max_pixels=max_pixels)
+    return decode_image(read_bytes(uri, max_bytes=limits.max_bytes), limits, name=uri)
+
+
+def write_svg(uri: str, result: LayeredSVG) -> None:
+    write_bytes_atomic(uri, result.svg.encode("utf-8"))
