@@ -68,7 +68,8 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     boxes = region_boxes(seg.region_map, n)
     hulls = convex_hulls(seg.region_map, boxes)
     below = below_weights(seg.areas, adjacency(seg.region_map, n), hull_overlaps(seg.region_map, hulls, n))
-    order = stacking_order(seg.areas, below)
+    elements = stacking_order(seg.areas, below, seg.fills)
+    order = [rid for element in elements for rid in element]
 
     rank = np.full(n, -1, np.int64)
     rank[order] = np.arange(len(order))

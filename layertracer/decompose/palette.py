@@ -27,6 +27,7 @@ class Segmentation:
     region_map: np.ndarray  # HxW int32: 0 = canvas (nothing drawn), 1..n = regions
     colours: np.ndarray  # (n+1)x4 uint8 straight-alpha RGBA of each region (row 0: canvas)
     areas: np.ndarray  # (n+1,) int64 pixel counts
+    fills: np.ndarray  # (n+1,) palette index of each region (-1 for the canvas): same fill, same colour
     core: np.ndarray  # HxW bool: pixels inside a flat fill (not an anti-aliased edge)
 
 
@@ -125,6 +126,7 @@ def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int,
     canvas_index = canvas_colour_index(palette, labels, has_alpha)
 
     region_map = np.zeros(labels.shape, np.int32)
+    fills = [np.asarray([-1])]
     next_id = 1
     for k in range(len(palette)):
         mask = labels == k
@@ -133,9 +135,10 @@ def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int,
         if k == canvas_index:
             lookup[_canvas_components(comp, count, has_alpha)] = 0
         region_map[mask] = lookup[comp[mask]]
+        fills.append(np.full(count - 1, k))
         next_id += count - 1
     region_map = _absorb_blend_pieces(region_map, core, min_px)
-    return _finish(region_map, feat, core)
+    return _finish(region_map, np.concatenate(fills), feat, core)
 
 
 def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndarray:
@@ -168,9 +171,9 @@ def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int) 
     return np.where(unknown, source[nearest], region_map).astype(np.int32)
 
 
-def _finish(region_map: np.ndarray, feat: np.ndarray, core: np.ndarray) -> Segmentation:
+def _finish(region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray) -> Segmentation:
     """Renumber regions densely (canvas stays 0) and measure each one's colour (mean of its core pixels)."""
-    present = np.bincount(region_map.ravel()) > 0
+    present = np.bincount(region_map.ravel(), minlength=len(fills)) > 0
     present[0] = True
     renumber = (np.cumsum(present) - 1).astype(np.int32)
     dense = renumber[region_map]
@@ -180,4 +183,4 @@ def _finish(region_map: np.ndarray, feat: np.ndarray, core: np.ndarray) -> Segme
     ids = dense[sample]
     counts = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float64)
     colours = np.stack([np.bincount(ids, weights=feat[..., c][sample], minlength=n) for c in range(4)], axis=1)
-    return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, core)
+    return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, fills[present], core)

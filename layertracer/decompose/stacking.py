@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 _MIN_EVIDENCE = 0.05  # hull-overlap difference below which two neighbours are considered unordered
+_ENCLOSED = 0.9  # share of a region's outline along one neighbour that makes it lie in that neighbour's hole
 
 
 @dataclass(frozen=True)
@@ -77,38 +78,47 @@ def hull_overlaps(region_map: np.ndarray, hulls: list[RegionHull | None], n: int
 
 
 def below_weights(areas: np.ndarray, touching: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """(n, n) evidence that region a lies below region b (0 where there is none); canvas excluded."""
+    """(n, n) evidence that region a lies below region b (0 where there is none); canvas excluded.
+
+    A region whose outline runs (almost) entirely along one other region sits in that region's hole and is
+    on top of it; this overrides the hull cue, which thin curved strokes (an arc drawn on a face) fool.
+    """
     area = np.maximum(areas, 1).astype(np.float64)
-    reach = inside / area[None, :]  # reach[a, b]: fraction of b inside a's hull
-    evidence = reach - reach.T
+    # inside[a, b] - inside[b, a], relative to the smaller region: a small shape tucked under a big one
+    # (a neck under a head) shows as much as a big one under a small one.
+    evidence = (inside - inside.T) / np.minimum(area[:, None], area[None, :])
     weights = np.where((touching > 0) & (evidence > _MIN_EVIDENCE), evidence, 0.0)
+    outline = np.maximum(touching.sum(axis=0), 1).astype(np.float64)
+    enclosed = touching / outline[None, :] >= _ENCLOSED  # enclosed[a, b]: b lies in a hole of a
+    weights[enclosed] = 1.0
+    weights[enclosed.T] = 0.0
     weights[0, :] = weights[:, 0] = 0.0
     np.fill_diagonal(weights, 0.0)
     return weights
 
 
-def stacking_order(areas: np.ndarray, below: np.ndarray) -> list[int]:
-    """Regions 1..n-1 bottom to top: repeatedly the largest region with nothing unplaced below it.
+def stacking_order(areas: np.ndarray, below: np.ndarray, fills: np.ndarray) -> list[list[int]]:
+    """Regions 1..n-1 bottom to top, as elements: repeatedly the largest region with nothing unplaced below it,
+    together with every other free region of the same fill (two eyes are one element, as in a designer's file).
 
     Cycles in the evidence (rare) are broken by taking the region with the least unplaced weight below it.
     """
-    remaining = list(range(1, len(areas)))
+    remaining = np.ones(len(areas), bool)
+    remaining[0] = False
     pending = below.sum(axis=0)  # weight of not-yet-placed regions that must come first
-    order: list[int] = []
-    while remaining:
-        rem = np.asarray(remaining)
+    elements: list[list[int]] = []
+    while remaining.any():
+        rem = np.flatnonzero(remaining)
         waiting = pending[rem]
-        free = rem[waiting <= 1e-9]
-        if len(free):
-            pick = int(free[np.argmax(areas[free])])
-        else:
-            lowest = waiting.min()
-            near = rem[waiting <= lowest + 1e-9]
-            pick = int(near[np.argmax(areas[near])])
-        order.append(pick)
-        remaining.remove(pick)
-        pending -= below[pick]
-    return order
+        near = rem[waiting <= waiting.min() + 1e-9]
+        pick = int(near[np.argmax(areas[near])])
+        element = [pick]
+        if waiting.min() <= 1e-9:
+            element += [int(r) for r in near if r != pick and fills[r] == fills[pick]]
+        elements.append(element)
+        remaining[element] = False
+        pending -= below[element].sum(axis=0)
+    return elements
 
 
 def complete_shape(region_map: np.ndarray, rank: np.ndarray, rid: int, hull: RegionHull) -> np.ndarray:
