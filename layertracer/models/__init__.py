@@ -1,9 +1,29 @@
 """FLUX.1 + LoRA sampling: text -> creation grid, Image2Layers, model/LoRA loading, a tiny offline pipeline.
 
-Importing this package loads torch; diffusers and transformers load when a pipeline is built.
+The public names load lazily (PEP 562), so `layertracer --help` and the CLI flag helpers in
+`layertracer.models.cli` do not import torch.
 """
 
-from layertracer.models.batch import FluxSampler, SampleRequest, SampleResult
-from layertracer.models.loading import ModelConfig, load_pipeline
+from __future__ import annotations
 
-__all__ = ["FluxSampler", "ModelConfig", "SampleRequest", "SampleResult", "load_pipeline"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from layertracer.models.batch import FluxSampler, SampleRequest, SampleResult
+    from layertracer.models.loading import ModelConfig, load_pipeline
+
+_EXPORTS = {
+    "FluxSampler": "layertracer.models.batch",
+    "SampleRequest": "layertracer.models.batch",
+    "SampleResult": "layertracer.models.batch",
+    "ModelConfig": "layertracer.models.loading",
+    "load_pipeline": "layertracer.models.loading",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

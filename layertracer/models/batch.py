@@ -16,15 +16,13 @@ import numpy as np
 
 from layertracer.errors import UserError
 from layertracer.grid import GridSpec
+from layertracer.models.defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from layertracer.models.latents import grid_canvas_px
 from layertracer.models.loading import ModelConfig, error_line, load_pipeline
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template
 from layertracer.models.sampler import SampleSettings
 
 Kind = Literal["text", "image"]
-# The paper's defaults: text -> grid 25 steps at guidance 3.5; Image2Layers 20 steps at guidance 1.0.
-DEFAULT_STEPS = {"text": 25, "image": 20}
-DEFAULT_GUIDANCE = {"text": 3.5, "image": 1.0}
 MAX_STEPS = 200
 MAX_CANVAS_PX = 2048  # FLUX.1 is trained up to ~2 megapixels
 MAX_SEED = 2**63 - 1  # fits the index's int64 column

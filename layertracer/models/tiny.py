@@ -9,11 +9,14 @@ sentencepiece model trained on a few sentences for T5.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Literal
 
 import torch
+
+from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE
 
 # The widths that must agree between components.
 TEXT_DIM = 32  # CLIP hidden size == T5 d_model == pooled/joint dims of the transformer
@@ -106,7 +109,10 @@ def _scheduler():
 
 
 def _clip_tokenizer(folder: Path):
-    """Character-level CLIP BPE: every printable ASCII character, alone and as a word end; no merges."""
+    """CLIP BPE over printable ASCII, with merges for the words of the default prompt template and the T5 corpus.
+
+    The merges keep the templated prompts inside CLIP's 77 tokens, as real CLIP's 49k-token vocabulary does.
+    """
     from transformers import CLIPTokenizer
 
     folder.mkdir(parents=True)
@@ -114,8 +120,17 @@ def _clip_tokenizer(folder: Path):
     for code in range(33, 127):
         for token in (chr(code), chr(code) + "</w>"):
             vocab[token] = len(vocab)
+    merges: list[str] = []
+    for word in sorted(set(re.findall(r"[a-z]+", " ".join((DEFAULT_PROMPT_TEMPLATE, *T5_CORPUS)).lower()))):
+        pieces = list(word[:-1]) + [word[-1] + "</w>"]
+        for piece in pieces[1:]:
+            merged = pieces[0] + piece
+            if merged not in vocab:
+                vocab[merged] = len(vocab)
+                merges.append(f"{pieces[0]} {piece}")
+            pieces = [merged] + pieces[2:]
     (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n")
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "".join(m + "\n" for m in merges))
     return CLIPTokenizer.from_pretrained(str(folder), model_max_length=77)
 
 

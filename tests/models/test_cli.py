@@ -1,0 +1,61 @@
+"""`layertracer generate` and `layertracer vectorize --model` end to end on the tiny pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layertracer.cli import main
+from layertracer.grid import GridSpec, split_grid
+from layertracer.images import decode_image, encode_png
+from layertracer.metrics import count_layers, count_paths, render_svg
+
+FAST = ["--steps", "2", "--cell-px", "48"]
+
+
+def test_generate_writes_a_layered_svg_and_the_grid(tiny_flux_dir: str, tiny_loras: dict, tmp_path: Path, capsys) -> None:
+    out, grid_png = tmp_path / "cat.svg", tmp_path / "cat.png"
+    code = main([
+        "generate", "a red cat", "--model", tiny_flux_dir, "--lora", tiny_loras["kohya"], "-o", str(out),
+        "--frames-out", str(grid_png), "--seed", "3", *FAST,
+    ])
+    assert code == 0
+    svg = out.read_text()
+    assert count_layers(svg) == 9 and count_paths(svg) > 0
+    assert f"{out}: 9 layers" in capsys.readouterr().out
+    grid = decode_image(grid_png.read_bytes())
+    assert grid.shape == (144, 144, 3)
+    # The SVG renders to (nearly) the grid's last frame.
+    last = split_grid(grid, GridSpec(frames=9))[-1].astype(float) / 255
+    rendered = render_svg(svg, 48, 48).astype(float) / 255
+    assert np.mean((rendered - last) ** 2) < 0.02
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--model", "/nowhere/flux"], "model folder not found: /nowhere/flux"),
+        (["--cell-px", "50"], "multiple of 16"),
+        (["--lora", "/nowhere/lora.safetensors"], "LoRA not found"),
+        (["--prompt-template", "no placeholder"], "must contain {prompt}"),
+    ],
+)
+def test_generate_errors_are_one_line(tiny_flux_dir: str, tmp_path: Path, capsys, args: list, message: str) -> None:
+    argv = ["generate", "a cat", "--model", tiny_flux_dir, "-o", str(tmp_path / "x.svg"), *FAST, *args]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("layertracer generate: error:") and message in err[-1]
+    assert not any("Traceback" in line for line in err)
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_vectorize_with_model_runs_image2layers(tiny_flux_dir: str, red_disc: np.ndarray, tmp_path: Path) -> None:
+    pytest.importorskip("layertracer.commands.vectorize", reason="the vectorize command has not landed yet")
+    image, out = tmp_path / "disc.png", tmp_path / "disc.svg"
+    image.write_bytes(encode_png(red_disc))
+    code = main(["vectorize", str(image), "--model", tiny_flux_dir, "--frames", "9", "-o", str(out), *FAST])
+    assert code == 0
+    svg = out.read_text()
+    assert count_layers(svg) == 9 and count_paths(svg) > 0
