@@ -36,9 +36,7 @@ class DecomposeOptions:
     trace_px: longest side of the frames (larger inputs are downscaled; smaller ones keep their size); None keeps
     the input size. colour_tol: fills closer than this (0..255 RGBA distance) are one colour. flat_tol:
     per-channel difference under which neighbours count as the same fill. min_region_px: regions smaller than
-    this are merged into a neighbour. snap_edges: anti-aliased edge pixels take the colour of the fill they
-    belong to, so every step's change is a clean shape (the tracer draws hard edges anyway); False keeps the
-    input's pixels exactly in the last frame.
+    this are merged into a neighbour.
     """
 
     trace_px: int | None = 1024
@@ -46,7 +44,6 @@ class DecomposeOptions:
     flat_tol: int = 8
     min_region_px: int = 16
     max_colours: int = 64
-    snap_edges: bool = True
 
     def __post_init__(self) -> None:
         if self.trace_px is not None and self.trace_px < 16:
@@ -80,16 +77,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     steps = assign_steps(order, seg.areas, frames)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
-    if options.snap_edges:
-        traced = snap_edges(traced, seg.region_map, seg.core, colours)
     return paint_frames(traced, seg.region_map, colours, order, steps, shapes, frames)
-
-
-def snap_edges(image: np.ndarray, region_map: np.ndarray, core: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """The image with its non-flat pixels (anti-aliasing, noise) painted in their region's fill (or the canvas)."""
-    out = image.copy()
-    out[~core] = colours[region_map[~core]][:, : image.shape[2]]
-    return out
 
 
 def _check_input(image: np.ndarray, frames: int) -> None:
