@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from layertracer.models.latents import grid_canvas_px
 from layertracer.models.loading import ModelConfig, error_line, load_pipeline
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template
 from layertracer.models.sampler import SampleSettings
+
+if TYPE_CHECKING:
+    from diffusers import FluxPipeline
 
 Kind = Literal["text", "image"]
 MAX_STEPS = 200
@@ -60,14 +63,16 @@ class FluxSampler:
         max_batch: int = 4,
         prompt_template: str = DEFAULT_PROMPT_TEMPLATE,
         show_progress: bool = False,
+        pipe: FluxPipeline | None = None,
     ) -> None:
+        """`pipe`: an already-built pipeline to use instead of loading `config` (benchmarks, training previews)."""
         if max_batch < 1:
             raise UserError(f"batch size must be at least 1, got {max_batch}")
         check_template(prompt_template)
         self.config = config
         self.max_batch = max_batch
         self.prompt_template = prompt_template
-        self.pipe = load_pipeline(config)
+        self.pipe = load_pipeline(config) if pipe is None else pipe
         self.pipe.set_progress_bar_config(disable=not show_progress, leave=False)
 
     def sample(self, requests: Sequence[SampleRequest]) -> list[SampleResult]:
