@@ -97,7 +97,7 @@ class FluxSampler:
         started = time.perf_counter()
         try:
             grids = self._run(kind, settings, rows)
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:
             if len(rows) == 1:
                 return [SampleResult(None, time.perf_counter() - started, "out of GPU memory for one grid")]
             _free_memory()

@@ -7,7 +7,7 @@ step, unlike an unfused adapter), optional model CPU offload and VAE tiling for 
 
 from __future__ import annotations
 
-import logging
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 ADAPTER_NAME = "layertracer"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,8 @@ def load_pipeline(config: ModelConfig) -> FluxPipeline:
     device = resolve_device(config.device)
     if config.offload and not device.startswith("cuda"):
         raise ModelError("--offload needs a CUDA device (it moves components between CPU and GPU memory)")
+    if not math.isfinite(config.lora_scale):
+        raise ModelError(f"LoRA scale must be a finite number, got {config.lora_scale}")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     lora = _lora_source(config.lora, config.allow_download) if config.lora else None
     pipe = _from_pretrained(config.model, dtype, config.allow_download)
@@ -79,20 +80,19 @@ def _from_pretrained(model: str, dtype, allow_download: bool) -> FluxPipeline:
     from diffusers import FluxPipeline
 
     path = Path(model).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ModelError(f"model {model!r} is a file; pass the diffusers FluxPipeline folder")
-        if not (path / "model_index.json").is_file():
-            raise ModelError(f"model folder {model!r} has no model_index.json (not a diffusers pipeline folder)")
-        source = str(path)
-    elif HUB_ID.match(model) and not model.startswith("."):
-        source = model
-    else:
+    is_hub_id = not path.exists() and bool(HUB_ID.match(model))
+    if not path.exists() and not is_hub_id:
         raise ModelError(f"model folder not found: {model}")
+    if path.exists() and not path.is_dir():
+        raise ModelError(f"model {model!r} is a file; pass the diffusers FluxPipeline folder")
+    if path.exists() and not (path / "model_index.json").is_file():
+        raise ModelError(f"model folder {model!r} has no model_index.json (not a diffusers pipeline folder)")
     try:
-        pipe = FluxPipeline.from_pretrained(source, dtype=dtype, local_files_only=not allow_download)
+        pipe = FluxPipeline.from_pretrained(
+            model if is_hub_id else str(path), dtype=dtype, local_files_only=not allow_download
+        )
     except Exception as exc:  # diffusers/hub/safetensors raise many types; the user needs one line
-        raise ModelError(_load_failure(model, source is model and not allow_download, exc)) from None
+        raise ModelError(_load_failure(model, is_hub_id and not allow_download, exc)) from None
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
