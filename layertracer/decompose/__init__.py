@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from layertracer.decompose.frames import ShapeMask, assign_steps, paint_frames
+from layertracer.decompose.frames import assign_steps, paint_frames
 from layertracer.decompose.palette import premultiply, segment, unpremultiply
 from layertracer.decompose.stacking import (
     adjacency,
@@ -70,10 +70,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
 
     rank = np.full(n, -1, np.int64)
     rank[order] = np.arange(len(order))
-    shapes = {
-        rid: ShapeMask(hulls[rid].y0, hulls[rid].x0, complete_shape(seg.region_map, rank, rid, hulls[rid]))
-        for rid in order
-    }
+    shapes = {rid: complete_shape(seg.region_map, rank, rid, hulls[rid]) for rid in order}
     steps = assign_steps(order, seg.areas, frames)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)

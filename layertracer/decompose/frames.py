@@ -7,19 +7,10 @@ anti-aliased edges then appear exactly when both of their sides exist, and the l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
-
-@dataclass(frozen=True)
-class ShapeMask:
-    """A completed region as a bool mask over a box of the image."""
-
-    y0: int
-    x0: int
-    mask: np.ndarray
+from layertracer.decompose.stacking import ShapeMask
 
 
 def assign_steps(order: list[int], areas: np.ndarray, frames: int) -> np.ndarray:

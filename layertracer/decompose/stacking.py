@@ -14,16 +14,27 @@ import cv2
 import numpy as np
 
 _MIN_EVIDENCE = 0.05  # hull-overlap difference below which two neighbours are considered unordered
+_OUTLINE_SLACK = 0.5  # spilled pixels per pixel of outline tolerated when fitting a rectangle or circle (edges)
 _ENCLOSED = 0.9  # share of a region's outline along one neighbour that makes it lie in that neighbour's hole
 
 
 @dataclass(frozen=True)
 class RegionHull:
-    """A region's convex hull, stored as a filled mask over its bounding box."""
+    """A region's convex hull, stored as a filled mask over its bounding box, and its vertices."""
 
     y0: int
     x0: int
     mask: np.ndarray  # bool, hull filled, bounding-box sized
+    points: np.ndarray  # (k, 1, 2) int32 hull vertices, x/y in image coordinates
+
+
+@dataclass(frozen=True)
+class ShapeMask:
+    """A bool mask over a box of the image: a region drawn whole."""
+
+    y0: int
+    x0: int
+    mask: np.ndarray
 
 
 def region_boxes(region_map: np.ndarray, n: int) -> np.ndarray:
@@ -50,7 +61,7 @@ def convex_hulls(region_map: np.ndarray, boxes: np.ndarray) -> list[RegionHull |
         hull = cv2.convexHull(np.concatenate(contours))
         filled = np.zeros_like(crop)
         cv2.fillConvexPoly(filled, hull, 1)
-        hulls.append(RegionHull(y0, x0, (filled | crop).astype(bool)))
+        hulls.append(RegionHull(y0, x0, (filled | crop).astype(bool), hull + np.int32([x0, y0])))
     return hulls
 
 
@@ -98,8 +109,9 @@ def below_weights(areas: np.ndarray, touching: np.ndarray, inside: np.ndarray) -
 
 
 def stacking_order(areas: np.ndarray, below: np.ndarray, fills: np.ndarray) -> list[list[int]]:
-    """Regions 1..n-1 bottom to top, as elements: repeatedly the largest region with nothing unplaced below it,
-    together with every other free region of the same fill (two eyes are one element, as in a designer's file).
+    """Regions 1..n-1 bottom to top, as elements: repeatedly the largest free region (nothing unplaced below
+    it), together with every other free region of the same fill (two eyes are one element, as in a
+    designer's file).
 
     Cycles in the evidence (rare) are broken by taking the region with the least unplaced weight below it.
     """
@@ -121,20 +133,55 @@ def stacking_order(areas: np.ndarray, below: np.ndarray, fills: np.ndarray) -> l
     return elements
 
 
-def complete_shape(region_map: np.ndarray, rank: np.ndarray, rid: int, hull: RegionHull) -> np.ndarray:
-    """The region drawn whole: itself plus the parts of its hull that later regions cover, where connected.
+def complete_shape(region_map: np.ndarray, rank: np.ndarray, rid: int, hull: RegionHull) -> ShapeMask:
+    """The region drawn whole: itself plus the part of its completed outline that later regions cover.
 
-    Returns a bool mask over the hull's bounding box. Only pixels of regions ranked above `rid` are filled,
-    so the final picture is unchanged; only hull parts that touch the region are kept, so a concave shape
-    does not grow islands inside unrelated shapes.
+    The outline is the simplest that fits: the region's rotated bounding rectangle or enclosing circle when
+    that spills onto nothing but later regions (a square under a disc gets its corner back), else its convex
+    hull. Only pixels of regions ranked above `rid` are filled, so the final picture is unchanged, and only
+    parts that touch the region, so a concave shape does not grow islands inside unrelated shapes.
     """
-    h, w = hull.mask.shape
-    crop = region_map[hull.y0 : hull.y0 + h, hull.x0 : hull.x0 + w]
+    height, width = region_map.shape
+    outline = _simple_outline(region_map, rank, rid, hull.points)
+    if outline is None:
+        y0, x0, candidate = hull.y0, hull.x0, hull.mask
+    else:
+        y0, x0, candidate = outline
+    h, w = candidate.shape
+    crop = region_map[y0 : y0 + h, x0 : x0 + w]
     own = crop == rid
-    later = hull.mask & (rank[crop] > rank[rid])
+    later = candidate & (rank[crop] > rank[rid])
     if not later.any():
-        return own
+        return ShapeMask(y0, x0, own)
     count, comp = cv2.connectedComponents(later.astype(np.uint8), connectivity=4)
     grown = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     touching = np.unique(comp[grown & later])
-    return own | np.isin(comp, touching[touching > 0])
+    return ShapeMask(y0, x0, own | np.isin(comp, touching[touching > 0]))
+
+
+def _simple_outline(
+    region_map: np.ndarray, rank: np.ndarray, rid: int, points: np.ndarray
+) -> tuple[int, int, np.ndarray] | None:
+    """(y0, x0, filled mask) of the first of rectangle / circle around `points` that only later regions hide."""
+    height, width = region_map.shape
+    rect = np.round(cv2.boxPoints(cv2.minAreaRect(points))).astype(np.int32)
+    (cx, cy), radius = cv2.minEnclosingCircle(points)
+    for kind in ("rect", "circle"):
+        if kind == "rect":
+            x0, y0 = np.maximum(rect.min(axis=0), 0)
+            x1, y1 = np.minimum(rect.max(axis=0) + 1, (width, height))
+        else:
+            x0, y0 = max(int(cx - radius), 0), max(int(cy - radius), 0)
+            x1, y1 = min(int(np.ceil(cx + radius)) + 1, width), min(int(np.ceil(cy + radius)) + 1, height)
+        filled = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        if kind == "rect":
+            cv2.fillConvexPoly(filled, rect - np.int32([x0, y0]), 1)
+        else:
+            cv2.circle(filled, (round(cx - x0), round(cy - y0)), round(radius), 1, thickness=-1)
+        inside = filled.astype(bool)
+        crop = region_map[y0:y1, x0:x1]
+        spill = inside & (crop != rid) & (rank[crop] < rank[rid])  # earlier regions or the canvas (rank -1)
+        perimeter = 2.0 * (inside.shape[0] + inside.shape[1])
+        if spill.sum() <= _OUTLINE_SLACK * perimeter:
+            return int(y0), int(x0), inside
+    return None

@@ -1,0 +1,55 @@
+"""Synthetic flat images with a known stacking, drawn at 4x and downsampled so edges are anti-aliased."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SIZE = 128
+SUPER = 4
+BACKGROUND, ORANGE, BLUE, WHITE = (40, 60, 90), (240, 150, 30), (60, 120, 230), (255, 255, 255)
+
+
+def _draw(shapes: list[tuple[str, tuple, tuple]], background: tuple, channels: int = 3) -> np.ndarray:
+    """Paint ('rect'|'disc'|'hole', colour, geometry in 1x px) in order at SUPER x, then area-downsample."""
+    big = np.zeros((SIZE * SUPER, SIZE * SUPER, channels), np.uint8)
+    big[:] = background[:channels]
+    for kind, colour, geometry in shapes:
+        colour = tuple(int(c) for c in colour[:channels])
+        g = [int(v * SUPER) for v in geometry]
+        if kind == "rect":
+            cv2.rectangle(big, (g[0], g[1]), (g[2] - 1, g[3] - 1), colour, thickness=-1)
+        else:
+            cv2.circle(big, (g[0], g[1]), g[2], colour, thickness=-1)
+    return cv2.resize(big, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
+SQUARE = (20, 20, 84, 84)  # x0, y0, x1, y1
+DISC = (84, 70, 26)  # cx, cy, r: over the square's lower-right edge, partly on the background
+
+
+def disc_on_square_on_background() -> np.ndarray:
+    return _draw([("rect", ORANGE, SQUARE), ("disc", BLUE, DISC)], BACKGROUND)
+
+
+def ring_on_white() -> np.ndarray:
+    """An orange ring whose hole shows the white canvas (nothing fills it)."""
+    return _draw([("disc", ORANGE, (64, 64, 44)), ("disc", WHITE, (64, 64, 24))], WHITE)
+
+
+def square_with_hole_transparent() -> np.ndarray:
+    """RGBA: an orange square with a see-through hole, on a transparent canvas."""
+    return _draw([("rect", ORANGE + (255,), SQUARE), ("disc", (0, 0, 0, 0), (52, 52, 14))], (0, 0, 0, 0), 4)
+
+
+def square_hole_filled_later() -> np.ndarray:
+    """An orange square on white whose middle shows a blue disc: the disc sits in the square's 'hole'."""
+    return _draw([("rect", ORANGE, SQUARE), ("disc", BLUE, (52, 52, 14))], WHITE)
+
+
+def colour_at(image: np.ndarray, x: int, y: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in image[y, x])
+
+
+def close(a, b, tolerance: int = 6) -> bool:
+    return max(abs(int(x) - int(y)) for x, y in zip(a, b)) <= tolerance

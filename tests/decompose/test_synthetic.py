@@ -1,0 +1,129 @@
+"""decompose_image on scenes with a known stacking: order, step count, amodal completion, exact last frame."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from layertracer.decompose import DecomposeOptions, decompose_image
+from layertracer.errors import ImageError
+from layertracer.images import decode_image
+from layertracer.metrics import mse, render_svg
+from layertracer.vectorize import vectorize_frames
+from tests.decompose.scenes import (
+    BACKGROUND,
+    BLUE,
+    ORANGE,
+    WHITE,
+    close,
+    colour_at,
+    disc_on_square_on_background,
+    ring_on_white,
+    square_hole_filled_later,
+    square_with_hole_transparent,
+)
+
+SQUARE_CENTRE = (40, 40)
+HIDDEN_CORNER = (78, 78)  # inside the square, under the disc
+DISC_OFF_SQUARE = (100, 70)  # inside the disc, outside the square
+
+
+def test_disc_on_square_on_background_is_built_bottom_up_with_the_square_completed() -> None:
+    image = disc_on_square_on_background()
+    frames = decompose_image(image, 4)
+    assert len(frames) == 4 and all(f.shape == image.shape and f.dtype == np.uint8 for f in frames)
+    # Step 1: the background alone, drawn whole (also under the square and the disc).
+    for point in (SQUARE_CENTRE, HIDDEN_CORNER, DISC_OFF_SQUARE, (2, 2)):
+        assert close(colour_at(frames[0], *point), BACKGROUND)
+    # Step 2: the square, whole: its corner under the disc is orange, the disc's other part is not yet drawn.
+    assert close(colour_at(frames[1], *SQUARE_CENTRE), ORANGE)
+    assert close(colour_at(frames[1], *HIDDEN_CORNER), ORANGE)
+    assert close(colour_at(frames[1], *DISC_OFF_SQUARE), BACKGROUND)
+    # Step 3: the disc; the picture is complete and the last step repeats it.
+    assert np.array_equal(frames[2], image)
+    assert np.array_equal(frames[3], image)
+
+
+def test_fewer_regions_than_frames_repeat_the_last_state() -> None:
+    image = disc_on_square_on_background()
+    frames = decompose_image(image, 9)
+    assert len(frames) == 9
+    assert not np.array_equal(frames[1], frames[2])
+    assert all(np.array_equal(f, image) for f in frames[2:])
+
+
+def test_hole_that_a_later_shape_fills_is_filled() -> None:
+    image = square_hole_filled_later()
+    frames = decompose_image(image, 4)
+    assert close(colour_at(frames[0], 52, 52), ORANGE)  # the square first, without its 'hole'
+    assert close(colour_at(frames[0], 5, 5), WHITE)
+    assert close(colour_at(frames[1], 52, 52), BLUE)
+    assert np.array_equal(frames[-1], image)
+
+
+def test_see_through_hole_stays_transparent() -> None:
+    image = square_with_hole_transparent()
+    frames = decompose_image(image, 4)
+    assert all(f.shape == image.shape for f in frames)  # RGBA in, RGBA out
+    for frame in frames:
+        assert frame[52, 52, 3] == 0 and frame[2, 2, 3] == 0  # hole and canvas: nothing drawn
+        assert frame[25, 25, 3] == 255
+    assert all(np.array_equal(f, image) for f in frames)  # one shape: one step, then repeats
+
+
+def test_white_enclosed_by_a_shape_on_white_is_drawn_on_top() -> None:
+    """RGB on white: an enclosed white area is a white shape (eye whites, teeth), drawn after its surround."""
+    image = ring_on_white()
+    frames = decompose_image(image, 4)
+    assert close(colour_at(frames[0], 64, 64), ORANGE)
+    assert np.array_equal(frames[1], image)
+
+
+@pytest.mark.parametrize("scene", [disc_on_square_on_background, square_hole_filled_later])
+def test_layered_svg_of_the_frames_renders_the_input(scene) -> None:
+    image = scene()
+    layered = vectorize_frames(decompose_image(image, 4))
+    # The vectorizer leaves the frame's background colour to the page (keep_background=False): render on it.
+    background = colour_at(image, 0, 0)
+    rendered = render_svg(layered.svg, image.shape[1], image.shape[0], background=background)
+    assert mse(rendered, image) < 3e-4
+    assert layered.n_paths == 2  # square and disc: one path each, the square whole under the disc
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_palette_and_16_bit_images_decompose_through_the_loader() -> None:
+    rgb = disc_on_square_on_background()
+    palette = decode_image(_png(Image.fromarray(rgb).quantize(colors=32)))
+    grey16 = decode_image(_png(Image.fromarray(rgb[..., 0].astype(np.uint16) * 257)))
+    for image in (palette, grey16):
+        frames = decompose_image(image, 4)
+        assert np.array_equal(frames[-1], image)
+        assert not np.array_equal(frames[0], image)  # more than one step
+
+
+def test_large_images_are_downscaled_to_the_trace_size() -> None:
+    image = np.repeat(np.repeat(disc_on_square_on_background(), 5, axis=0), 10, axis=1)  # 640 x 1280
+    frames = decompose_image(image, 4, DecomposeOptions(trace_px=320))
+    assert frames[0].shape == (160, 320, 3)
+
+
+@pytest.mark.parametrize(
+    "image,frames,message",
+    [
+        (np.zeros((8, 8, 3), np.uint8), 5, "frames must be 4 or 9"),
+        (np.zeros((8, 8), np.uint8), 4, "HxWx3 or HxWx4"),
+        (np.zeros((8, 8, 3), np.float32), 4, "uint8"),
+        (np.zeros((1, 8, 3), np.uint8), 4, "too small"),
+    ],
+)
+def test_bad_input_is_a_user_error(image: np.ndarray, frames: int, message: str) -> None:
+    with pytest.raises(ImageError, match=message):
+        decompose_image(image, frames)
