@@ -1,0 +1,112 @@
+"""`layertracer run MANIFEST_URI... --out OUT_URI`: the batch job on Ray Data (local Ray by default).
+
+This command is the one place that reads the environment (RAY_ADDRESS, AWS_*): the values go into RunOptions
+explicitly, so Ray workers on other machines get the same credentials and endpoint as the driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, Mapping, Sequence
+
+from layertracer import cliopts
+from layertracer.commands.report import storage_options_json
+from layertracer.errors import UserError
+from layertracer.models.cli import add_model_arguments
+
+FORMATS = ("jsonl", "csv", "parquet", "images")
+AWS_OPTIONS = (  # (environment variable, s3fs option); earlier entries win
+    ("AWS_ACCESS_KEY_ID", "key"), ("AWS_SECRET_ACCESS_KEY", "secret"), ("AWS_SESSION_TOKEN", "token"),
+    ("AWS_ENDPOINT_URL_S3", "endpoint_url"), ("AWS_ENDPOINT_URL", "endpoint_url"), ("AWS_PROFILE", "profile"),
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="batch job: manifests (JSONL/CSV/Parquet, or folders/globs of images) -> SVGs + Parquet index on Ray",
+        description="Run manifests through the pipeline on Ray Data: text rows are sampled with --model, image rows "
+        "are decomposed (or Image2Layers with --model), grid rows are read; every row is vectorized and written to "
+        "OUT/svg/{id}.svg and OUT/frames/{id}.png, and gets one row in OUT/index/*.parquet. Starts a local Ray "
+        "with all CPUs unless --address (or RAY_ADDRESS) names a cluster.",
+    )
+    parser.add_argument("manifests", nargs="+", metavar="MANIFEST_URI",
+                        help="manifest file(s), or a folder / glob of images (any fsspec URI: path, s3://, gs://)")
+    parser.add_argument("--out", required=True, metavar="OUT_URI", help="output folder (path or URI)")
+    parser.add_argument("--format", choices=FORMATS, help="manifest format (default: from each file name)")
+    parser.add_argument(
+        "--storage-options", type=storage_options_json, default=None, metavar="JSON",
+        help="fsspec options for object storage, as a JSON object (default: from the AWS_* environment)",
+    )
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="skip ids whose latest index row is ok; do the rest")
+    again.add_argument("--overwrite", action="store_true", help="delete OUT's index, svg/ and frames/ first")
+    ray_group = parser.add_argument_group("ray")
+    ray_group.add_argument("--address", default=None,
+                           help="Ray cluster to join ('auto', host:port, ray://...; default: RAY_ADDRESS, else local)")
+    ray_group.add_argument("--gpu-actors", type=int, default=1, metavar="N",
+                           help="sampling actors, one GPU each (with --model; default: 1)")
+    ray_group.add_argument("--cpu-actors", type=int, default=None, metavar="N",
+                           help="vectorizing actors (default: every CPU not used by GPU actors)")
+    ray_group.add_argument("--batch-size", type=int, default=4, metavar="N",
+                           help="rows per stage call and per sampling batch (default: 4)")
+    ray_group.add_argument("--index-rows-per-file", type=int, default=256, metavar="N",
+                           help="rows per index part file; smaller saves progress sooner (default: 256)")
+    ray_group.add_argument("--no-progress", action="store_true", help="no Ray Data progress bars")
+    parser.add_argument("--frames", type=int, choices=(4, 9), default=9,
+                        help="frames for rows that do not say (default: 9)")
+    parser.add_argument("--trace-px", type=int, default=1024, metavar="N",
+                        help="longest side image rows are decomposed and traced at (default: 1024)")
+    parser.add_argument("--cell-px", type=int, default=None, metavar="N",
+                        help="sampled grid cell size, a multiple of 16 (default: 512 for 4 frames, 352 for 9)")
+    cliopts.add_trace_options(parser)
+    add_model_arguments(parser, required=False)
+    parser.set_defaults(func=run)
+
+
+def storage_options_from_env(environ: Mapping[str, str], uris: Sequence[str]) -> dict[str, Any]:
+    """s3fs options from the standard AWS variables, when any URI is on S3 (workers may not share our env)."""
+    if not any(uri.startswith(("s3://", "s3a://")) for uri in uris):
+        return {}
+    options: dict[str, Any] = {}
+    for variable, name in AWS_OPTIONS:
+        if environ.get(variable) and name not in options:
+            options[name] = environ[variable]
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if region:
+        options["client_kwargs"] = {"region_name": region}
+    return options
+
+
+def run_options(args: argparse.Namespace, environ: Mapping[str, str]):
+    """RunOptions from the flags and the environment."""
+    from layertracer.decompose import DecomposeOptions
+    from layertracer.images import ImageLimits
+    from layertracer.models.cli import model_config
+    from layertracer.pipeline.frames import FrameOptions
+    from layertracer.pipeline.run import RunOptions
+
+    if args.lora and not args.model:
+        raise UserError("--lora needs --model")
+    storage_options = {**storage_options_from_env(environ, [*args.manifests, args.out]),
+                       **(args.storage_options or {})}
+    return RunOptions(
+        manifests=tuple(args.manifests), out_uri=args.out, format=args.format, storage_options=storage_options,
+        default_frames=args.frames,
+        frames=FrameOptions(limits=ImageLimits(max_pixels=args.max_pixels),
+                            decompose=DecomposeOptions(trace_px=args.trace_px)),
+        trace=cliopts.trace_options(args), model=model_config(args) if args.model else None,
+        prompt_template=args.prompt_template, cell_px=args.cell_px, resume=args.resume, overwrite=args.overwrite,
+        address=args.address or environ.get("RAY_ADDRESS") or None, gpu_actors=args.gpu_actors,
+        cpu_actors=args.cpu_actors, batch_size=args.batch_size, index_rows_per_file=args.index_rows_per_file,
+        progress=not args.no_progress,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from layertracer.pipeline.run import run_job
+
+    summary = run_job(run_options(args, os.environ))
+    print(f"layertracer run: {summary.line()}")
+    return 0

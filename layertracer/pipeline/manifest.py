@@ -1,0 +1,299 @@
+"""Manifest rows: JSONL / CSV / Parquet files, or a folder or glob of images, on any fsspec URI, read one row
+at a time and normalized into the job's fixed row schema.
+
+A bad row never raises: it becomes a row with status="error" and a one-line message, so every manifest row
+reaches the index. Rows stream in manifest order, which makes "the first row with an id wins" deterministic
+without a shuffle: `manifest_rows` remembers the ids it has seen (one dict entry per row, in the one task that
+reads the manifests; the driver never holds rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Container, Iterator
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from layertracer import storage
+from layertracer.errors import UserError
+from layertracer.filebatch import IMAGE_SUFFIXES
+from layertracer.grid import FRAME_COUNTS
+
+KINDS = ("text", "image", "grid")
+FORMATS = ("jsonl", "csv", "parquet", "images")
+KNOWN_FIELDS = ("id", "kind", "prompt", "image", "frames", "seed", "steps", "guidance")
+PENDING, OK, ERROR = "pending", "ok", "error"
+NO_MODEL = "no model configured"
+MAX_SEED = 2**63 - 1
+ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+ID_RULE = "ids are 1-128 characters from A-Z a-z 0-9 . _ - and do not start with a dot"
+GLOB_CHARS = ("*", "?", "[")
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+NAME_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+# The job's rows between stages: the manifest's fields normalized, then the sampled grid (model rows).
+ROW_SCHEMA = pa.schema([
+    ("id", pa.string()), ("manifest", pa.string()), ("row", pa.int64()), ("kind", pa.string()),
+    ("prompt", pa.string()), ("image", pa.string()), ("frames", pa.int64()), ("seed", pa.int64()),
+    ("steps", pa.int64()), ("guidance", pa.float64()), ("extra", pa.string()), ("status", pa.string()),
+    ("error", pa.string()), ("grid_png", pa.binary()), ("sample_s", pa.float64()),
+])
+
+
+@dataclass(frozen=True)
+class ManifestSource:
+    """One manifest: a file (jsonl/csv/parquet) or a folder/glob of images (an implicit image manifest)."""
+
+    uri: str
+    format: str
+
+
+@dataclass(frozen=True)
+class ManifestOptions:
+    """How rows are read: `format` None takes it from each URI; `has_model` decides whether text rows can run."""
+
+    format: str | None = None
+    default_frames: int = 9
+    has_model: bool = False
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+
+class RowError(UserError):
+    """What is wrong with one manifest row (becomes that row's `error`)."""
+
+
+def plan_sources(uris: list[str], options: ManifestOptions) -> list[ManifestSource]:
+    """Check every manifest URI on the driver (exists, known format) so a typo fails before the job starts."""
+    if options.format is not None and options.format not in FORMATS:
+        raise UserError(f"--format must be one of {', '.join(FORMATS)}, got {options.format!r}")
+    sources = []
+    for uri in uris:
+        if uri.startswith("memory://"):
+            raise UserError(f"{uri}: memory:// lives inside one process; Ray workers cannot read it")
+        fs, path = storage.filesystem(uri, options.storage_options)
+        fmt = options.format or format_from_name(uri)
+        is_glob = any(c in uri for c in GLOB_CHARS)
+        if not is_glob and not fs.exists(path):
+            raise UserError(f"{uri}: no such manifest")
+        if not is_glob and fs.isdir(path):
+            if fmt not in (None, "images"):
+                raise UserError(f"{uri}: is a directory; a {fmt} manifest must be a file")
+            fmt = "images"
+        if fmt is None:
+            raise UserError(f"{uri}: cannot tell the manifest format from its name; pass --format ({', '.join(FORMATS)})")
+        sources.append(ManifestSource(uri, fmt))
+    return sources
+
+
+def format_from_name(uri: str) -> str | None:
+    name = uri.lower().rstrip("/")
+    for suffix in COMPRESSION_SUFFIXES:
+        name = name.removesuffix(suffix)
+    if any(c in uri for c in GLOB_CHARS) or name.endswith(IMAGE_SUFFIXES):
+        return "images"
+    return next((fmt for suffix, fmt in NAME_FORMATS.items() if name.endswith(suffix)), None)
+
+
+def manifest_rows(
+    sources: list[ManifestSource], options: ManifestOptions, skip_ids: Container[str] = frozenset()
+) -> Iterator[dict[str, Any]]:
+    """Every row of every manifest, in order, normalized (ROW_SCHEMA fields).
+
+    A later row reusing an id is an error row ("duplicate id"); the first row with an id wins. Rows whose id is
+    in `skip_ids` (already ok in the index: --resume) are not yielded, but still claim their id.
+    """
+    first_use: dict[str, tuple[int, int]] = {}
+    for number, source in enumerate(sources):
+        for row, (record, problem) in enumerate(read_records(source, options.storage_options)):
+            item = error_row(source.uri, row, problem) if record is None else normalize_row(record, source.uri, row, options)
+            row_id = item["id"]
+            if row_id is None or not is_valid_id(row_id):
+                yield item
+                continue
+            if row_id in first_use:
+                first_number, first_row = first_use[row_id]
+                item["status"], item["error"] = ERROR, (
+                    f"duplicate id {row_id!r} (first used by row {first_row} of {sources[first_number].uri})"
+                )
+            else:
+                first_use[row_id] = (number, row)
+                if row_id in skip_ids:
+                    continue
+            yield item
+
+
+def read_records(source: ManifestSource, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+    """(record, None) per row, or (None, problem) for a row that cannot be parsed at all."""
+    readers = {"jsonl": _jsonl_records, "csv": _csv_records, "parquet": _parquet_records, "images": _image_records}
+    return readers[source.format](source.uri, storage_options)
+
+
+def _jsonl_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+    """Blank lines are not rows."""
+    with fsspec.open(uri, "rt", encoding="utf-8", errors="replace", compression="infer", **storage_options) as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                continue
+            if isinstance(value, dict):
+                yield value, None
+            else:
+                yield None, f"expected a JSON object, got {type(value).__name__}"
+
+
+def _csv_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+    """Empty cells count as missing fields."""
+    opener = fsspec.open(uri, "rt", encoding="utf-8-sig", errors="replace", newline="", compression="infer",
+                         **storage_options)
+    with opener as fh:
+        for record in csv.DictReader(fh):
+            if None in record:
+                yield None, "more values than the header has columns"
+                continue
+            yield {key.strip(): value for key, value in record.items() if value not in (None, "")}, None
+
+
+def _parquet_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+    fs, path = storage.filesystem(uri, storage_options)
+    with fs.open(path, "rb") as fh:
+        for batch in pq.ParquetFile(fh).iter_batches(batch_size=1024):
+            for record in batch.to_pylist():
+                yield {key: value for key, value in record.items() if value is not None}, None
+
+
+def _image_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+    """A folder (searched recursively) or glob of images: one image row per file, id from its relative path."""
+    fs, path = storage.filesystem(uri, storage_options)
+    if any(c in path for c in GLOB_CHARS):
+        root = path[: min(path.index(c) for c in GLOB_CHARS if c in path)].rsplit("/", 1)[0]
+        found = fs.glob(path)
+    else:
+        root, found = path.rstrip("/"), fs.find(path)
+    for file_path in sorted(p for p in found if p.lower().endswith(IMAGE_SUFFIXES)):
+        file_uri = f"{uri.split('://', 1)[0]}://{file_path}" if storage.is_remote(uri) else file_path
+        yield {"id": image_id(file_path[len(root):].lstrip("/")), "kind": "image", "image": file_uri}, None
+
+
+def image_id(relative_path: str) -> str:
+    """`icons/star.png` -> `icons__star`: readable, stable ids for the files of an implicit manifest."""
+    stem = relative_path.rsplit(".", 1)[0].replace("/", "__")
+    candidate = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip(".")
+    return candidate if is_valid_id(candidate) else "img-" + hashlib.sha256(relative_path.encode()).hexdigest()[:16]
+
+
+def is_valid_id(row_id: str) -> bool:
+    return bool(ID_PATTERN.fullmatch(row_id)) and not row_id.startswith(".")
+
+
+def default_id(record: dict[str, Any]) -> str:
+    """A stable hash of the row as written (relative paths unresolved), so moving a manifest keeps its ids."""
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "row-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def empty_row(manifest: str, row: int) -> dict[str, Any]:
+    item: dict[str, Any] = dict.fromkeys(ROW_SCHEMA.names)
+    item.update(manifest=manifest, row=row, status=PENDING)
+    return item
+
+
+def error_row(manifest: str, row: int, message: str | None) -> dict[str, Any]:
+    item = empty_row(manifest, row)
+    item.update(status=ERROR, error=message)
+    return item
+
+
+def normalize_row(record: dict[str, Any], manifest: str, row: int, options: ManifestOptions) -> dict[str, Any]:
+    """One manifest record -> ROW_SCHEMA fields; whatever is wrong becomes status="error" with a message."""
+    item = empty_row(manifest, row)
+    extra = {key: value for key, value in record.items() if key not in KNOWN_FIELDS}
+    item["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False, default=str) if extra else None
+    given_id = record.get("id")
+    item["id"] = default_id(record) if given_id is None else str(given_id)
+    item["prompt"] = _as_text(record.get("prompt"))
+    image = _as_text(record.get("image"))
+    item["image"] = storage.resolve(image, manifest) if image and image.strip() else image
+    item["kind"] = _as_text(record.get("kind")) or ("image" if "image" in record else "text" if "prompt" in record else None)
+    try:
+        _check_id(given_id, item["id"])
+        _check_kind(item, record)
+        item["frames"] = _integer(record, "frames", options.default_frames)
+        if item["frames"] not in FRAME_COUNTS:
+            raise RowError(f"frames must be 4 or 9, got {record.get('frames')!r}")
+        item["seed"] = _integer(record, "seed", None, low=0, high=MAX_SEED)
+        item["steps"] = _integer(record, "steps", None, low=1)
+        item["guidance"] = _number(record, "guidance")
+        if item["kind"] == "text" and not options.has_model:
+            raise RowError(NO_MODEL)
+    except RowError as exc:
+        item["status"], item["error"] = ERROR, str(exc)
+    return item
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _check_id(given: Any, row_id: str) -> None:
+    if given is not None and (isinstance(given, bool) or not isinstance(given, (str, int))):
+        raise RowError(f"id must be a string, got {type(given).__name__}")
+    if not is_valid_id(row_id):
+        raise RowError(f"unsafe id {row_id[:140]!r}: {ID_RULE}")
+
+
+def _check_kind(item: dict[str, Any], record: dict[str, Any]) -> None:
+    kind = item["kind"]
+    if kind is None:
+        raise RowError("row has neither 'prompt' nor 'image' (cannot tell its kind)")
+    if kind not in KINDS:
+        raise RowError(f"unknown kind {kind!r} (expected text, image or grid)")
+    for name in ("prompt", "image"):
+        if name in record and not isinstance(record[name], str):
+            raise RowError(f"'{name}' must be a string, got {type(record[name]).__name__}")
+    if kind == "text" and not (item["prompt"] or "").strip():
+        raise RowError("text row needs a non-empty 'prompt'")
+    if kind in ("image", "grid") and not (item["image"] or "").strip():
+        raise RowError(f"{kind} row needs 'image' (a path or URI)")
+
+
+def _integer(record: dict[str, Any], name: str, default: int | None, low: int | None = None,
+             high: int | None = None) -> int | None:
+    """An integer field: JSON ints, integral floats and numeric strings (CSV) are accepted."""
+    value = record.get(name)
+    if value is None:
+        return default
+    try:
+        if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        number = int(value.strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise RowError(f"'{name}' must be an integer, got {value!r}") from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise RowError(f"'{name}' must be between {low} and {high if high is not None else 'any'}, got {number}")
+    return number
+
+
+def _number(record: dict[str, Any], name: str) -> float | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise RowError(f"'{name}' must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise RowError(f"'{name}' must be a finite number >= 0, got {value!r}")
+    return number

@@ -1,0 +1,177 @@
+"""`layertracer run`: manifests -> Ray Data -> SVGs, grids and the Parquet index, streaming end to end.
+
+    read manifests (1 task) -> [Sample: GPU actors, with --model] -> Vectorize: CPU actors -> index Parquet
+
+The read and write tasks take no CPU slot (they are light I/O), so the actor pools can hold every CPU without
+starving them. Nothing is materialized: the driver only plans, watches progress and counts statuses at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from layertracer import storage
+from layertracer.errors import UserError
+from layertracer.models.loading import ModelConfig
+from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE
+from layertracer.pipeline import index
+from layertracer.pipeline.frames import FrameOptions
+from layertracer.pipeline.manifest import ManifestOptions, ManifestSource, plan_sources
+from layertracer.pipeline.stages import Sample, SampleOptions, Vectorize, VectorizeOptions
+from layertracer.vectorize import TraceOptions
+
+if TYPE_CHECKING:
+    import ray.data
+
+READ_BLOCKS = 200  # the read task's output is split into this many blocks (more when there are more actors)
+WRITE_CONCURRENCY = 2
+LAYOUT_DIRS = ("index", "svg", "frames")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything `layertracer run` decides, built by the CLI (the only place that reads the environment)."""
+
+    manifests: tuple[str, ...]
+    out_uri: str
+    format: str | None = None
+    storage_options: dict[str, Any] = field(default_factory=dict)
+    default_frames: int = 9
+    frames: FrameOptions = FrameOptions()
+    trace: TraceOptions = TraceOptions()
+    model: ModelConfig | None = None
+    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
+    cell_px: int | None = None
+    resume: bool = False
+    overwrite: bool = False
+    address: str | None = None  # None: a new local Ray; "auto" or host:port / ray://: join a cluster
+    gpu_actors: int = 1
+    cpu_actors: int | None = None  # None: every CPU of the cluster not taken by GPU actors
+    batch_size: int = 4
+    index_rows_per_file: int = 256
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("gpu_actors", "batch_size", "index_rows_per_file"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.cpu_actors is not None and self.cpu_actors < 1:
+            raise UserError(f"--cpu-actors must be at least 1, got {self.cpu_actors}")
+        if self.resume and self.overwrite:
+            raise UserError("--resume and --overwrite contradict each other; pick one")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: str
+    ok: int
+    error: int
+    seconds: float
+    index_uri: str
+
+    def line(self) -> str:
+        rows = self.ok + self.error
+        rate = rows / self.seconds if self.seconds > 0 else 0.0
+        return (f"{self.ok} ok, {self.error} error of {rows} rows in {self.seconds:.1f} s ({rate:.2f} rows/s); "
+                f"index: {self.index_uri}")
+
+
+def run_job(options: RunOptions) -> RunSummary:
+    """Run the whole job (connecting to Ray if needed) and count what this run wrote."""
+    prepare_out(options)
+    sources = plan_sources(list(options.manifests), manifest_options(options))
+    connect(options.address)
+    run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    dataset = build_dataset(options, sources, cpu_actors=options.cpu_actors or default_cpu_actors(options))
+    started = time.perf_counter()
+    write_index(dataset, options, run_id)
+    seconds = time.perf_counter() - started
+    counts = index.run_counts(options.out_uri, run_id, options.storage_options)
+    return RunSummary(run_id, counts.get("ok", 0), counts.get("error", 0), seconds, index.index_uri(options.out_uri))
+
+
+def manifest_options(options: RunOptions) -> ManifestOptions:
+    return ManifestOptions(format=options.format, default_frames=options.default_frames,
+                           has_model=options.model is not None, storage_options=options.storage_options)
+
+
+def prepare_out(options: RunOptions) -> None:
+    """Refuse to mix runs by accident; --overwrite clears our layout; check OUT is writable before starting."""
+    out, storage_options = options.out_uri, options.storage_options
+    if out.startswith("memory://"):
+        raise UserError(f"{out}: memory:// lives inside one process; Ray workers cannot write to it")
+    if index.has_index(out, storage_options):
+        if options.overwrite:
+            fs, path = storage.filesystem(out, storage_options)
+            for name in LAYOUT_DIRS:
+                if fs.exists(f"{path}/{name}"):
+                    fs.rm(f"{path}/{name}", recursive=True)
+        elif not options.resume:
+            raise UserError(f"{out} already has an index; pass --resume to finish that job, "
+                            "or --overwrite to start over")
+    probe = storage.join(out, f".write-probe-{uuid.uuid4().hex}")
+    storage.write_bytes_atomic(probe, b"", storage_options)
+    fs, path = storage.filesystem(probe, storage_options)
+    fs.rm(path)
+
+
+def connect(address: str | None) -> None:
+    """Join `address`, or start a new local Ray with every CPU (never a cluster found by accident)."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address)
+    else:
+        ray.init(address="local", include_dashboard=False)
+
+
+def default_cpu_actors(options: RunOptions) -> int:
+    import ray
+
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    return max(1, cpus - (options.gpu_actors if options.model else 0))
+
+
+def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors: int) -> ray.data.Dataset:
+    """The lazy Dataset of index rows: read -> (sample) -> vectorize."""
+    import ray.data
+    from ray.data import ActorPoolStrategy
+
+    from layertracer.pipeline.reader import ManifestDatasource
+
+    ray.data.DataContext.get_current().enable_progress_bars = options.progress
+    frames = replace(options.frames, storage_options=options.storage_options)
+    resume_from = options.out_uri if options.resume else None
+    dataset = ray.data.read_datasource(
+        ManifestDatasource(sources, manifest_options(options), resume_from),
+        override_num_blocks=max(READ_BLOCKS, 8 * (cpu_actors + options.gpu_actors)), num_cpus=0,
+    )
+    if options.model is not None:
+        sample = SampleOptions(options.model, frames, options.batch_size, options.prompt_template, options.cell_px)
+        dataset = dataset.map_batches(
+            Sample, fn_constructor_args=(sample,), batch_size=options.batch_size, batch_format="pyarrow",
+            compute=ActorPoolStrategy(size=options.gpu_actors), num_gpus=1,
+        )
+    model = options.model
+    vectorize = VectorizeOptions(options.out_uri, frames, options.trace, model and model.model, model and model.lora)
+    return dataset.map_batches(
+        Vectorize, fn_constructor_args=(vectorize,), batch_size=options.batch_size, batch_format="pyarrow",
+        compute=ActorPoolStrategy(min_size=1, max_size=cpu_actors, initial_size=cpu_actors), num_cpus=1,
+    )
+
+
+def write_index(dataset: ray.data.Dataset, options: RunOptions, run_id: str) -> None:
+    """Execute the job: Ray's Parquet writer streams index rows to OUT/index/{run_id}_*.parquet."""
+    from ray.data.datasource import FilenameProvider
+
+    filesystem, path = index.arrow_filesystem(index.index_uri(options.out_uri), options.storage_options)
+    dataset.write_parquet(
+        path, filesystem=filesystem, filename_provider=FilenameProvider(dataset_uuid=run_id, file_format="parquet"),
+        min_rows_per_file=options.index_rows_per_file, concurrency=WRITE_CONCURRENCY, ray_remote_args={"num_cpus": 0},
+    )
