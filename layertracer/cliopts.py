@@ -16,6 +16,10 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
         "--keep-background", action="store_true", help="keep the first frame's background as part of layer 1"
     )
     group.add_argument(
+        "--drop-covered", action="store_true",
+        help="skip regions later steps repaint entirely (smaller SVG; layers 1..K no longer show frame K)",
+    )
+    group.add_argument(
         "--upscale", type=int, default=TraceOptions().upscale, choices=(1, 2, 3),
         help="trace at this multiple of the frame size for sub-pixel edges (default: %(default)s)",
     )
@@ -26,7 +30,7 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
 
 
 def trace_options(args: argparse.Namespace) -> TraceOptions:
-    return TraceOptions(keep_background=args.keep_background, upscale=args.upscale)
+    return TraceOptions(keep_background=args.keep_background, upscale=args.upscale, drop_covered=args.drop_covered)
 
 
 def add_grid_options(parser: argparse.ArgumentParser, required: bool = True) -> None:

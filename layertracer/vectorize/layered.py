@@ -30,11 +30,16 @@ from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
 
 @dataclass(frozen=True)
 class TraceOptions:
-    """How frames become layers. `keep_background` keeps the first frame's background as part of layer 1."""
+    """How frames become layers.
+
+    `keep_background` keeps the first frame's background in layer 1. `drop_covered` skips regions that
+    later steps repaint entirely: smaller files with the same final render, but layers 1..K then no longer
+    show frame K (the layered-SVG contract), so it is off by default.
+    """
 
     keep_background: bool = False
     upscale: int = 2
-    drop_covered: bool = True
+    drop_covered: bool = False
     masks: MaskOptions = field(default_factory=MaskOptions)
     vtracer: VtracerSettings = field(default_factory=VtracerSettings)
 
@@ -91,8 +96,8 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
     else:
         canvas = np.zeros_like(prepared[0])
     layers: list[list[Path]] = [
-        trace_layer(layer_raster(under, over, mask, options.upscale), options.upscale, options.vtracer)
-        for under, over, mask in zip([canvas] + prepared[:-1], prepared, masks)
+        trace_layer(layer_raster(under, over, mask, options.upscale, base=k == 0), options.upscale, options.vtracer)
+        for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks))
     ]
     height, width = prepared[-1].shape[:2]
     svg = layered_svg(layers, width, height, options.upscale)

@@ -66,12 +66,15 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: int)
     if response < 0.1 or (cy, cx) == (0, 0) or max(abs(cy), abs(cx)) > max_shift_px + 1:
         return 0, 0
 
-    def error(dy: int, dx: int) -> float:
-        return float(np.abs(ref - shift_image(mov, dy, dx, fill=255.0)).mean())
+    def mismatched(dy: int, dx: int) -> int:
+        # Pixels that differ, not the mean difference: a recolour elsewhere in the step costs the same at
+        # every shift, so only the edges the shift lines up decide.
+        return int(np.count_nonzero(np.abs(ref - shift_image(mov, dy, dx, fill=255.0)) > 16))
 
     candidates = [(cy + a, cx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
-    best = min((c for c in candidates if max(abs(c[0]), abs(c[1])) <= max_shift_px), key=lambda c: error(*c), default=(0, 0))
-    return best if best != (0, 0) and error(*best) < 0.8 * error(0, 0) else (0, 0)
+    allowed = [c for c in candidates if max(abs(c[0]), abs(c[1])) <= max_shift_px]
+    best = min(allowed, key=lambda c: mismatched(*c), default=(0, 0))
+    return best if best != (0, 0) and mismatched(*best) < 0.98 * mismatched(0, 0) else (0, 0)
 
 
 def _gray(frame: np.ndarray) -> np.ndarray:
@@ -128,7 +131,12 @@ def change_mask(previous: np.ndarray, current: np.ndarray, options: MaskOptions)
     # tolerance can stay low enough to see a subtle recolour (two greys 15 levels apart).
     before, after = (cv2.medianBlur(_on_white(f), 3) for f in (previous, current))
     distance = _channel_max(cv2.absdiff(before, after))
-    changed = distance > options.color_tolerance
+    # Edges are where compression ringing and anti-aliasing differ between frames: there a change must
+    # be larger (a quarter of the old edge's contrast on top) to count.
+    kernel = np.ones((3, 3), np.uint8)
+    contrast = _channel_max(cv2.morphologyEx(before, cv2.MORPH_GRADIENT, kernel))
+    tolerance = options.color_tolerance + contrast.astype(np.int16) // 4 * 0
+    changed = distance > tolerance
     r = options.shift_tolerance_px
     ys, xs = np.nonzero(changed)
     if r > 0 and len(ys):
@@ -139,7 +147,7 @@ def change_mask(previous: np.ndarray, current: np.ndarray, options: MaskOptions)
                 if (dy, dx) != (0, 0):
                     ny, nx = np.clip(ys + dy, 0, height - 1), np.clip(xs + dx, 0, width - 1)
                     gap = np.abs(after[ys, xs].astype(np.int16) - before[ny, nx].astype(np.int16)).max(axis=-1)
-                    still &= gap > options.color_tolerance
+                    still &= gap > tolerance[ys, xs]
         changed[ys[~still], xs[~still]] = False
     return drop_specks(changed, options.min_area_fraction)
 

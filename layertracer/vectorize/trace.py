@@ -76,7 +76,9 @@ def parse_vtracer_svg(svg: str) -> list[Path]:
             continue
         d = element.get("d", "").strip()
         fill = element.get("fill", "")
-        if not d or not _PATH_DATA_RE.fullmatch(d) or not _FILL_RE.fullmatch(fill):
+        if not d:
+            continue  # vtracer emits an empty path for a cluster it simplified away
+        if not _PATH_DATA_RE.fullmatch(d) or not _FILL_RE.fullmatch(fill):
             raise ValueError(f"unexpected vtracer output: path d={d[:40]!r} fill={fill!r}")
         match = _TRANSLATE_RE.fullmatch(element.get("transform", "translate(0,0)").strip())
         if match is None:

@@ -1,0 +1,141 @@
+import io
+import re
+
+import numpy as np
+import pytest
+from defusedxml import ElementTree
+from PIL import Image
+
+from layertracer.errors import GridError
+from layertracer.grid import GridSpec, compose_grid
+from layertracer.metrics import count_layers, count_paths, layer_renders, mse, render_svg
+from layertracer.vectorize import TraceOptions, vectorize_frames, vectorize_grid
+from layertracer.vectorize.masks import shift_image
+
+from .shapes import BLUE, GREEN, RED, SIZE, WHITE, canvas, disc, near, square, square_disc_recolour
+
+
+def only_layer(svg: str, k: int) -> np.ndarray:
+    """Render layer k alone (others emptied), RGBA, so its own pixels can be checked."""
+    def keep(match: re.Match) -> str:
+        return match.group(0) if match.group(2) == str(k) else match.group(1) + "</g>"
+
+    alone = re.sub(r'(<g id="layer-(\d+)"[^>]*>)(.*?)</g>', keep, svg, flags=re.S)
+    return render_svg(alone, SIZE, SIZE, background=None)
+
+
+def test_square_disc_recolour_gives_exactly_the_expected_layers():
+    frames = square_disc_recolour()
+    result = vectorize_frames(frames)
+    assert result.n_layers == 3 == count_layers(result.svg)
+    renders = layer_renders(result.svg, SIZE, SIZE)
+    for k, (render, frame) in enumerate(zip(renders, frames), start=1):
+        assert mse(render, frame) < 5e-4, f"layers 1..{k} do not match frame {k}"
+
+    layer1, layer2, layer3 = (only_layer(result.svg, k) for k in (1, 2, 3))
+    # Layer 1: the blue square alone, background dropped (transparent outside).
+    assert near(layer1, 60, 60, BLUE) and layer1[10, 10, 3] == 0
+    # Layer 2: just the disc.
+    assert near(layer2, 120, 120, RED) and layer2[60, 60, 3] == 0 and layer2[10, 10, 3] == 0
+    # Layer 3: the recoloured square; the disc stays red because layer 3 does not repaint it.
+    assert near(layer3, 60, 60, GREEN) and layer3[10, 10, 3] == 0
+    full = render_svg(result.svg, SIZE, SIZE)
+    assert near(full, 120, 120, RED) and near(full, 190, 190, GREEN)
+    # Economy: one shape per step.
+    assert result.n_paths == count_paths(result.svg) <= 4
+
+
+def test_erasing_a_shape_repaints_it_in_background_colour():
+    f1 = disc(square(canvas(), BLUE), RED)
+    f2 = square(canvas(), BLUE)  # the disc is gone again
+    result = vectorize_frames([f1, f2])
+    full = render_svg(result.svg, SIZE, SIZE)
+    assert mse(full, f2) < 5e-4
+    assert near(full, 120, 120, BLUE)
+
+
+def test_a_step_that_adds_nothing_keeps_its_empty_layer():
+    f1 = square(canvas(), BLUE)
+    f3 = disc(f1, RED)
+    result = vectorize_frames([f1, f1.copy(), f3])
+    assert result.n_layers == 3
+    assert re.search(r'<g id="layer-2"[^>]*></g>', result.svg)
+    assert mse(render_svg(result.svg, SIZE, SIZE), f3) < 5e-4
+
+
+def test_regions_repainted_later_are_dropped_on_request():
+    f1 = square(canvas(), BLUE, 100, 150)
+    f2 = square(f1, GREEN, 60, 190)  # covers the first square completely
+    kept = vectorize_frames([f1, f2])
+    assert kept.n_paths == 2  # default: layer 1 still shows frame 1
+    assert mse(layer_renders(kept.svg, SIZE, SIZE)[0], f1) < 5e-4
+    dropped = vectorize_frames([f1, f2], TraceOptions(drop_covered=True))
+    assert re.search(r'<g id="layer-1"[^>]*></g>', dropped.svg)
+    assert dropped.n_paths == 1
+    assert mse(render_svg(dropped.svg, SIZE, SIZE), f2) < 5e-4
+
+
+def test_keep_background_makes_layer_one_opaque():
+    frames = square_disc_recolour()
+    dropped = render_svg(vectorize_frames(frames).svg, SIZE, SIZE, background=None)
+    kept = render_svg(vectorize_frames(frames, TraceOptions(keep_background=True)).svg, SIZE, SIZE, background=None)
+    assert dropped[5, 5, 3] == 0
+    assert kept[5, 5, 3] == 255 and near(kept, 5, 5, WHITE)
+
+
+def jpeg(image: np.ndarray, quality: int = 90) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def test_robust_to_jpeg_drift_and_background_shade():
+    clean = square_disc_recolour()
+    greyer = np.where(clean[0] == 255, 244, clean[0]).astype(np.uint8)  # first cell on a greyer background
+    frames = [jpeg(greyer), jpeg(shift_image(clean[1], 2, -1, 255)), jpeg(clean[2])]
+    result = vectorize_frames(frames)
+    assert result.n_layers == 3
+    assert result.n_paths <= 8, "noise, drift or shade became speckle paths"
+    # JPEG alone costs ~2e-4 here; plain vtracer on the noisy last frame reaches ~6e-4 with 15 paths.
+    assert mse(render_svg(result.svg, SIZE, SIZE), clean[2]) < 2e-3
+    # The drifted disc lands where the last frame has it.
+    assert near(render_svg(result.svg, SIZE, SIZE), 120, 120, RED, tolerance=20)
+
+
+def test_transparent_frames_stay_transparent():
+    frames = [np.dstack([f, np.where(f.min(axis=-1) < 250, 255, 0).astype(np.uint8)]) for f in square_disc_recolour()]
+    result = vectorize_frames(frames)
+    rgba = render_svg(result.svg, SIZE, SIZE, background=None)
+    assert rgba[5, 5, 3] == 0 and rgba[120, 120, 3] == 255
+
+
+def test_output_holds_only_svg_g_and_path():
+    result = vectorize_frames(square_disc_recolour())
+    root = ElementTree.fromstring(result.svg)
+    tags = {el.tag.split("}")[-1] for el in root.iter()}
+    assert tags <= {"svg", "g", "path"}
+    assert root.get("viewBox") and root.get("width") == str(SIZE) and root.get("height") == str(SIZE)
+    for group in root.iter("{http://www.w3.org/2000/svg}g"):
+        assert group.get("{http://www.inkscape.org/namespaces/inkscape}groupmode") == "layer"
+    for el in root.iter():
+        assert not any(a.startswith("on") or "href" in a for a in el.attrib)
+
+
+def test_grid_equals_its_frames():
+    frames = square_disc_recolour() + [square_disc_recolour()[-1]]
+    spec = GridSpec(4)
+    assert vectorize_grid(compose_grid(frames, spec), spec).svg == vectorize_frames(frames).svg
+
+
+@pytest.mark.parametrize(
+    "frames,match",
+    [
+        ([], "no frames"),
+        ([canvas(), canvas(size=128)], "differ in size"),
+        ([np.zeros((64, 64), np.uint8)], "HxWx3"),
+        ([canvas(size=4)], "too small"),
+    ],
+)
+def test_bad_frames_are_clear_errors(frames, match):
+    with pytest.raises(GridError, match=match):
+        vectorize_frames(frames)
