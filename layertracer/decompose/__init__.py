@@ -15,6 +15,8 @@ import numpy as np
 from layertracer.decompose.frames import assign_steps, paint_frames
 from layertracer.decompose.palette import premultiply, segment, unpremultiply
 from layertracer.decompose.stacking import (
+    RegionHull,
+    ShapeMask,
     adjacency,
     below_weights,
     complete_shape,
@@ -70,11 +72,33 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
 
     rank = np.full(n, -1, np.int64)
     rank[order] = np.arange(len(order))
-    shapes = {rid: complete_shape(seg.region_map, rank, rid, hulls[rid]) for rid in order}
     steps = assign_steps(order, seg.areas, frames)
+    shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
     return paint_frames(traced, seg.region_map, colours, order, steps, shapes, frames)
+
+
+def _complete_shapes(
+    region_map: np.ndarray, rank: np.ndarray, order: list[int], steps: np.ndarray, fills: np.ndarray,
+    hulls: list[RegionHull | None],
+) -> dict[int, ShapeMask]:
+    """Each region drawn whole; regions of one fill drawn in one step are completed together when they form
+    one plausible shape (one path instead of several), under the id of the first of them."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for rid in order:
+        groups.setdefault((int(fills[rid]), int(steps[rid])), []).append(rid)
+    shapes: dict[int, ShapeMask] = {}
+    for members in groups.values():
+        if len(members) > 1:
+            points = np.concatenate([hulls[rid].points for rid in members])
+            joint = complete_shape(region_map, rank, members, points, None)
+            if joint is not None:
+                shapes[members[0]] = joint
+                continue
+        for rid in members:
+            shapes[rid] = complete_shape(region_map, rank, [rid], hulls[rid].points, hulls[rid])
+    return shapes
 
 
 def _check_input(image: np.ndarray, frames: int) -> None:

@@ -56,7 +56,7 @@ def paint_frames(
     out = []
     for t in range(frames):
         for rid in order:
-            if steps[rid] == t:
+            if steps[rid] == t and rid in shapes:
                 shape = shapes[rid]
                 h, w = shape.mask.shape
                 flat[shape.y0 : shape.y0 + h, shape.x0 : shape.x0 + w][shape.mask] = colours[rid][:channels]

@@ -133,24 +133,27 @@ def stacking_order(areas: np.ndarray, below: np.ndarray, fills: np.ndarray) -> l
     return elements
 
 
-def complete_shape(region_map: np.ndarray, rank: np.ndarray, rid: int, hull: RegionHull) -> ShapeMask:
-    """The region drawn whole: itself plus the part of its completed outline that later regions cover.
+def complete_shape(
+    region_map: np.ndarray, rank: np.ndarray, members: list[int], points: np.ndarray, hull: RegionHull | None
+) -> ShapeMask | None:
+    """Regions of one fill drawn whole: themselves plus the part of a completed outline that later regions cover.
 
-    The outline is the simplest that fits: the region's rotated bounding rectangle or enclosing circle when
-    that spills onto nothing but later regions (a square under a disc gets its corner back), else its convex
-    hull. Only pixels of regions ranked above `rid` are filled, so the final picture is unchanged, and only
-    parts that touch the region, so a concave shape does not grow islands inside unrelated shapes.
+    The outline is the simplest that fits: the rotated bounding rectangle, the enclosing circle, or (for a
+    single region, or several whose joint hull only later regions hide, like a plate cut by a fork) the
+    convex hull. Only pixels of regions ranked above the first member are filled, so the final picture is
+    unchanged, and only parts that touch the members, so a concave shape does not grow islands inside
+    unrelated shapes. None when several regions do not form one plausible shape.
     """
-    height, width = region_map.shape
-    outline = _simple_outline(region_map, rank, rid, hull.points)
+    outline = _simple_outline(region_map, rank, members, points, try_hull=hull is None)
     if outline is None:
-        y0, x0, candidate = hull.y0, hull.x0, hull.mask
-    else:
-        y0, x0, candidate = outline
+        if hull is None:
+            return None
+        outline = hull.y0, hull.x0, hull.mask
+    y0, x0, candidate = outline
     h, w = candidate.shape
     crop = region_map[y0 : y0 + h, x0 : x0 + w]
-    own = crop == rid
-    later = candidate & (rank[crop] > rank[rid])
+    own = np.isin(crop, members)
+    later = candidate & ~own & (rank[crop] > rank[members].min())
     if not later.any():
         return ShapeMask(y0, x0, own)
     count, comp = cv2.connectedComponents(later.astype(np.uint8), connectivity=4)
@@ -160,28 +163,31 @@ def complete_shape(region_map: np.ndarray, rank: np.ndarray, rid: int, hull: Reg
 
 
 def _simple_outline(
-    region_map: np.ndarray, rank: np.ndarray, rid: int, points: np.ndarray
+    region_map: np.ndarray, rank: np.ndarray, members: list[int], points: np.ndarray, try_hull: bool
 ) -> tuple[int, int, np.ndarray] | None:
-    """(y0, x0, filled mask) of the first of rectangle / circle around `points` that only later regions hide."""
+    """(y0, x0, filled mask) of the first of rectangle / circle / hull around `points` that only later regions
+    hide (up to a rim of edge pixels), or None."""
     height, width = region_map.shape
-    rect = np.round(cv2.boxPoints(cv2.minAreaRect(points))).astype(np.int32)
+    first = rank[members].min()
+    shapes = {"rect": np.round(cv2.boxPoints(cv2.minAreaRect(points))).astype(np.int32), "circle": None}
+    if try_hull:
+        shapes["hull"] = cv2.convexHull(points)
     (cx, cy), radius = cv2.minEnclosingCircle(points)
-    for kind in ("rect", "circle"):
-        if kind == "rect":
-            x0, y0 = np.maximum(rect.min(axis=0), 0)
-            x1, y1 = np.minimum(rect.max(axis=0) + 1, (width, height))
+    for kind, polygon in shapes.items():
+        if polygon is not None:
+            x0, y0 = np.maximum(polygon.reshape(-1, 2).min(axis=0), 0)
+            x1, y1 = np.minimum(polygon.reshape(-1, 2).max(axis=0) + 1, (width, height))
         else:
             x0, y0 = max(int(cx - radius), 0), max(int(cy - radius), 0)
             x1, y1 = min(int(np.ceil(cx + radius)) + 1, width), min(int(np.ceil(cy + radius)) + 1, height)
         filled = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        if kind == "rect":
-            cv2.fillConvexPoly(filled, rect - np.int32([x0, y0]), 1)
+        if polygon is not None:
+            cv2.fillConvexPoly(filled, polygon.reshape(-1, 2) - np.int32([x0, y0]), 1)
         else:
             cv2.circle(filled, (round(cx - x0), round(cy - y0)), round(radius), 1, thickness=-1)
         inside = filled.astype(bool)
         crop = region_map[y0:y1, x0:x1]
-        spill = inside & (crop != rid) & (rank[crop] < rank[rid])  # earlier regions or the canvas (rank -1)
-        perimeter = 2.0 * (inside.shape[0] + inside.shape[1])
-        if spill.sum() <= _OUTLINE_SLACK * perimeter:
+        spill = inside & ~np.isin(crop, members) & (rank[crop] < first)  # earlier regions or the canvas
+        if spill.sum() <= _OUTLINE_SLACK * 2.0 * (inside.shape[0] + inside.shape[1]):
             return int(y0), int(x0), inside
     return None
