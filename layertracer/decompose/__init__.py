@@ -66,14 +66,15 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     n = len(seg.areas)
     boxes = region_boxes(seg.region_map, n)
     hulls = convex_hulls(seg.region_map, boxes)
-    below = below_weights(seg.areas, adjacency(seg.region_map, n), hull_overlaps(seg.region_map, hulls, n))
+    touching = adjacency(seg.region_map, n)
+    below = below_weights(seg.areas, touching, hull_overlaps(seg.region_map, hulls, n))
     elements = stacking_order(seg.areas, below, seg.fills)
     order = [rid for element in elements for rid in element]
 
     rank = np.full(n, -1, np.int64)
     rank[order] = np.arange(len(order))
     steps = assign_steps(order, seg.areas, frames)
-    shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls)
+    shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
     return paint_frames(traced, seg.region_map, colours, order, steps, shapes, frames)
@@ -81,7 +82,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
 
 def _complete_shapes(
     region_map: np.ndarray, rank: np.ndarray, order: list[int], steps: np.ndarray, fills: np.ndarray,
-    hulls: list[RegionHull | None],
+    hulls: list[RegionHull | None], touching: np.ndarray,
 ) -> dict[int, ShapeMask]:
     """Each region drawn whole; regions of one fill drawn in one step are completed together when they form
     one plausible shape (one path instead of several), under the id of the first of them."""
@@ -89,7 +90,14 @@ def _complete_shapes(
     for rid in order:
         groups.setdefault((int(fills[rid]), int(steps[rid])), []).append(rid)
     shapes: dict[int, ShapeMask] = {}
+    hides = ((touching > 0) & (rank[None, :] > rank[:, None])).any(axis=1)  # touches a region drawn later
     for members in groups.values():
+        if not hides[members].any():  # nothing covers them: they are already whole
+            for rid in members:
+                hull = hulls[rid]
+                h, w = hull.mask.shape
+                shapes[rid] = ShapeMask(hull.y0, hull.x0, region_map[hull.y0 : hull.y0 + h, hull.x0 : hull.x0 + w] == rid)
+            continue
         if len(members) > 1:
             points = np.concatenate([hulls[rid].points for rid in members])
             joint = complete_shape(region_map, rank, members, points, None)

@@ -49,18 +49,16 @@ def paint_frames(
     """Cumulative frames of `image` (same size and channels); `colours[0]` is the empty canvas."""
     channels = image.shape[2]
     step_map = (steps[region_map] + 1).astype(np.uint8)  # canvas 0, step t -> t + 1
-    ready_step = cv2.dilate(step_map, np.ones((3, 3), np.uint8)).astype(np.int16) - 1
-
-    flat = np.empty_like(image)
-    flat[:] = colours[0][:channels]
+    ready_step = cv2.dilate(step_map, np.ones((3, 3), np.uint8))  # t + 1 once the pixel's neighbourhood is drawn
+    palette = np.ascontiguousarray(colours[:, :channels])
+    top = np.zeros(region_map.shape, np.int32)  # which completed region shows at each pixel (0: canvas)
     out = []
     for t in range(frames):
         for rid in order:
             if steps[rid] == t and rid in shapes:
                 shape = shapes[rid]
                 h, w = shape.mask.shape
-                flat[shape.y0 : shape.y0 + h, shape.x0 : shape.x0 + w][shape.mask] = colours[rid][:channels]
-        frame = flat.copy()
-        np.copyto(frame, image, where=(ready_step <= t)[..., None])
-        out.append(frame)
+                np.copyto(top[shape.y0 : shape.y0 + h, shape.x0 : shape.x0 + w], rid, where=shape.mask)
+        frame = np.take(palette, top, axis=0)
+        out.append(cv2.copyTo(image, (ready_step <= t + 1).view(np.uint8), frame))
     return out

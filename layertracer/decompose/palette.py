@@ -33,6 +33,8 @@ class Segmentation:
 
 def premultiply(rgba: np.ndarray) -> np.ndarray:
     """uint8 straight RGBA -> uint8 premultiplied RGBA."""
+    if rgba[..., 3].min() == 255:
+        return rgba
     rgb = cv2.multiply(rgba[..., :3], np.repeat(rgba[..., 3:4], 3, axis=2), scale=1 / 255.0)
     return np.dstack([rgb, rgba[..., 3]])
 
@@ -129,12 +131,12 @@ def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int,
     fills = [np.asarray([-1])]
     next_id = 1
     for k in range(len(palette)):
-        mask = labels == k
-        count, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        count, comp = cv2.connectedComponents((labels == k).view(np.uint8), connectivity=8)
         lookup = np.arange(next_id - 1, next_id + count - 1, dtype=np.int32)
+        lookup[0] = 0  # outside this colour: the masks are disjoint, so the sums below never collide
         if k == canvas_index:
             lookup[_canvas_components(comp, count, has_alpha)] = 0
-        region_map[mask] = lookup[comp[mask]]
+        region_map += lookup[comp]
         fills.append(np.full(count - 1, k))
         next_id += count - 1
     region_map = _absorb_blend_pieces(region_map, core, min_px)
@@ -150,9 +152,10 @@ def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndar
 
 
 def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int) -> np.ndarray:
-    """Regions too small or without flat pixels (anti-aliasing seams, specks) join the nearest other region.
+    """Regions too small or without flat pixels (anti-aliasing seams, specks) join a neighbouring region.
 
-    The canvas (0) is a valid neighbour, so a seam against the canvas simply disappears into it.
+    They are filled from their rim inwards, one pixel per round. The canvas (0) is a valid neighbour, so a seam
+    against the canvas simply disappears into it.
     """
     n = int(region_map.max()) + 1
     areas = np.bincount(region_map.ravel(), minlength=n)
@@ -162,13 +165,15 @@ def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int) 
     unknown = weak[region_map]
     if not unknown.any() or unknown.all():
         return region_map
-    _, nearest = cv2.distanceTransformWithLabels(
-        unknown.astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    ys, xs = np.nonzero(~unknown)
-    source = np.zeros(len(ys) + 1, np.int32)
-    source[1:] = region_map[ys, xs]
-    return np.where(unknown, source[nearest], region_map).astype(np.int32)
+    # ids + 1 as float32 (exact below 2**24): 0 marks pixels still to fill; dilation takes a neighbour's id.
+    filled = np.where(unknown, 0, region_map + 1).astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    while unknown.any():
+        grown = cv2.dilate(filled, kernel)
+        reached = unknown & (grown > 0)
+        filled[reached] = grown[reached]
+        unknown &= ~reached
+    return filled.astype(np.int32) - 1
 
 
 def _finish(region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray) -> Segmentation:
