@@ -1,6 +1,7 @@
 """Summary figures of an output index: what `layertracer inspect` prints and the report's header shows.
 
-Figures are computed from the latest row per (manifest, row), so a resumed job counts each input once.
+Figures are computed from `pipeline.index.read_index` (the latest row per (manifest, row)), so a resumed job
+counts each input once.
 """
 
 from __future__ import annotations
@@ -10,27 +11,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from layertracer import storage
-from layertracer.errors import UserError
 
 TOP_ERRORS = 10
-
-
-def read_index(out_uri: str, storage_options: storage.StorageOptions | None = None) -> pa.Table:
-    """Interim reader until layertracer.pipeline.index.read_index lands: latest row per (manifest, row)."""
-    fs, path = storage.filesystem(out_uri, storage_options)
-    parts = sorted(fs.glob(f"{path}/index/*.parquet"))
-    if not parts:
-        raise UserError(f"{out_uri}: no index (expected {storage.join(out_uri, 'index', '*.parquet')})")
-    table = pa.concat_tables([pq.read_table(p, filesystem=fs) for p in parts], promote_options="permissive")
-    order = pc.sort_indices(table, [("manifest", "ascending"), ("row", "ascending"), ("created_at", "descending")])
-    table = table.take(order)
-    keys = list(zip(table["manifest"].to_pylist(), table["row"].to_pylist()))
-    first = [i for i, key in enumerate(keys) if i == 0 or key != keys[i - 1]]
-    return table.take(pa.array(first, pa.int64()))
 
 
 def summarize_index(table: pa.Table) -> dict[str, Any]:

@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from layertracer.inspect import format_summary, read_index, summarize_index
+    from layertracer.inspect import format_summary, summarize_index
+    from layertracer.pipeline.index import read_index
 
     summary = summarize_index(read_index(args.out_uri, args.storage_options))
     print(json.dumps(summary, indent=2, sort_keys=True) if args.json else format_summary(summary))

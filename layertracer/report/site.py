@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from layertracer import storage
 from layertracer.errors import UserError
-from layertracer.inspect import read_index, summarize_index
+from layertracer.inspect import summarize_index
+from layertracer.pipeline.index import read_index
 from layertracer.report.layers import icon_layers
 
 ASSETS = ("index.html", "report.css", "report.js")

@@ -17,21 +17,13 @@ import pytest
 
 from layertracer.grid import GridSpec, compose_grid
 from layertracer.images import encode_png
+from layertracer.pipeline.index import INDEX_SCHEMA
 from layertracer.vectorize import LayeredSVG, vectorize_frames
 
 XSS_PROMPT = "<script>alert(1)</script> a red star"
 XSS_ID = '"><img src=x onerror=alert(2)>'
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 
-# The index columns of DESIGN.md ("Output layout and index"), with the types the pipeline writes.
-INDEX_SCHEMA = pa.schema([
-    ("id", pa.string()), ("manifest", pa.string()), ("row", pa.int64()), ("kind", pa.string()),
-    ("source", pa.string()), ("status", pa.string()), ("error", pa.string()), ("extra", pa.string()),
-    ("svg_uri", pa.string()), ("grid_uri", pa.string()), ("frames", pa.int64()), ("n_layers", pa.int64()),
-    ("n_paths", pa.int64()), ("svg_bytes", pa.int64()), ("seed", pa.int64()), ("model", pa.string()),
-    ("lora", pa.string()), ("sample_s", pa.float64()), ("vectorize_s", pa.float64()),
-    ("created_at", pa.timestamp("us", tz="UTC")), ("version", pa.string()),
-])
 
 SHAPES = [  # (y0, y1, x0, x1, colour) per creation step; the fourth frame repeats the third (an empty step)
     ((6, 58, 6, 58, (40, 90, 200)), (16, 40, 14, 40, (220, 60, 40)), (42, 54, 36, 54, (30, 160, 60))),

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from layertracer.cli import main
-from layertracer.inspect import read_index, summarize_index
+from layertracer.inspect import summarize_index
+from layertracer.pipeline.index import read_index
 from tests.report.conftest import OutFolder
 
 

@@ -9,6 +9,7 @@ import fsspec
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+import s3fs
 
 from layertracer.cli import main
 from layertracer.report import write_report
@@ -59,26 +60,25 @@ def test_unreadable_svg_loses_only_its_layer_view(tmp_path: Path) -> None:
     assert rows["star-1"]["layerData"] == "icons/0.js"
 
 
-def test_report_on_object_storage(tmp_path: Path) -> None:
-    """An output folder that lives in a bucket: URIs in the index are bucket URIs, links stay relative."""
+def test_report_on_object_storage(tmp_path: Path, s3_storage_options: dict) -> None:
+    """An output folder in a bucket (moto's S3 server): the index holds s3:// URIs, the report's links stay relative."""
     local = build_out(tmp_path)
-    fs = fsspec.filesystem("memory")
-    fs.put(str(local.path), "/bucket/out", recursive=True)
-    for part in fs.glob("/bucket/out/index/*.parquet"):
+    fs = s3fs.S3FileSystem(**s3_storage_options)
+    fs.mkdir("lt-report")
+    fs.put(str(local.path), "lt-report/out", recursive=True)
+    for part in fs.glob("lt-report/out/index/*.parquet"):
         table = pq.read_table(part, filesystem=fs)
         for column in ("svg_uri", "grid_uri"):
-            uris = pc.replace_substring(table[column], str(local.path), "memory://bucket/out")
+            uris = pc.replace_substring(table[column], str(local.path), "s3://lt-report/out")
             table = table.set_column(table.schema.get_field_index(column), column, uris)
         pq.write_table(table, part, filesystem=fs)
-    try:
-        result = write_report("memory://bucket/out")
-        assert result.index_uri == "memory://bucket/out/report/index.html"
-        assert fs.exists("/bucket/out/report/index.html") and fs.exists("/bucket/out/report/icons/3.js")
-        rows = {r["id"]: r for r in report_data(fs, "/bucket/out/report")["rows"]}
-        assert rows["photo-3"]["svg"] == "../svg/photo-3.svg"
-        assert result.layer_data_missing == 0
-    finally:
-        fs.rm("/bucket", recursive=True)
+
+    code = main(["report", "s3://lt-report/out", "--storage-options", json.dumps(s3_storage_options)])
+    assert code == 0
+    assert fs.exists("lt-report/out/report/index.html") and fs.exists("lt-report/out/report/icons/3.js")
+    rows = {r["id"]: r for r in report_data(fs, "lt-report/out/report")["rows"]}
+    assert rows["photo-3"]["svg"] == "../svg/photo-3.svg" and rows["photo-3"]["layerData"] == "icons/2.js"
+    assert all(r["layerData"] for r in rows.values() if r["status"] == "ok")
 
 
 def test_icon_layers_keeps_only_checked_paths_and_groups() -> None:
