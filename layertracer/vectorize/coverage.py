@@ -23,6 +23,7 @@ SNAP_DISTANCE = 40  # pixels this close to a dominant colour are that colour, bl
 MIN_PALETTE_SHARE = 0.002  # a dominant colour holds at least this share of the step's pixels
 MAX_BLEND_COLORS = 8  # fills per step that blends are looked for between (pairs grow fast)
 SAME_COLOR = 16  # a step's pixel this close to what lay beneath adds nothing visible
+BLEND_MAX_SHARE = 0.25  # an edge blend has fewer pixels than this share of the fills it blends
 BLEND_WEIGHT = 3.0  # a pixel 13 levels off the line between two fills counts as 40 from a fill
 
 
@@ -99,8 +100,9 @@ def clean_colors(
     palette = dominant_colors(colors, beneath)
     target, gap = colors.copy(), np.full(len(colors), np.inf, np.float32)
     keeps_beneath = np.zeros(len(colors), bool)
-    ends = [(palette[i], palette[j]) for i in range(len(palette)) for j in range(i, len(palette))]
-    for start, end in ends + [(beneath, p) for p in palette]:
+    common = palette[:MAX_BLEND_COLORS]
+    ends = [(p, p) for p in palette] + [(p, q) for i, p in enumerate(common) for q in common[i + 1 :]]
+    for start, end in ends + [(beneath, p) for p in common]:
         towards, off = _on_segment(colors, start, end)
         better = off < gap
         gap[better] = off[better]
@@ -109,7 +111,14 @@ def clean_colors(
         keeps_beneath[better] = ~nearer_end & (start.ndim == 2)
     snapped = gap <= SNAP_DISTANCE
     out = np.where(snapped[:, None], target, colors)
-    drawn = ~(snapped & keeps_beneath) & (base | (np.abs(out - beneath).max(axis=-1) > SAME_COLOR))
+    blends_into_beneath = snapped & keeps_beneath
+    if base:
+        # The first step draws on nothing: if the background's colour is one of its fills (the white of
+        # an eye), that area is drawn too; else a pixel that blends into the background is not.
+        background_is_fill = bool(len(palette)) and np.abs(palette - beneath[0]).max(axis=-1).min() <= PALETTE_SPACING
+        drawn = np.full(len(colors), background_is_fill) | ~blends_into_beneath
+    else:
+        drawn = ~blends_into_beneath & (np.abs(out - beneath).max(axis=-1) > SAME_COLOR)
     _, inverse, counts = _color_bins(colors)
     settled = snapped | (counts[inverse] >= _min_fill_count(len(colors)))
     return out, drawn, settled
@@ -140,17 +149,25 @@ def dominant_colors(colors: np.ndarray, beneath: np.ndarray) -> np.ndarray:
     means, under = means / counts[:, None], under / counts[:, None]
     min_count = _min_fill_count(len(colors))
     palette: list[np.ndarray] = []
+    palette_counts: list[int] = []
     for index in np.argsort(-counts):
-        if counts[index] < min_count or len(palette) == MAX_BLEND_COLORS:
+        if counts[index] < min_count:
             break
         color = means[index][None, :]
         if palette and np.abs(np.asarray(palette) - color).max(axis=-1).min() <= PALETTE_SPACING:
             continue
-        ends = [(p, q) for i, p in enumerate(palette) for q in palette[i + 1 :]]
-        ends += [(under[index], p) for p in palette]
+        # Blends line edges, so they are few next to the fills they blend; a populous colour between
+        # two others (three greys) is a fill of its own.
+        common = palette[:MAX_BLEND_COLORS]
+        ends = [
+            (p, q) for i, p in enumerate(common) for j, q in enumerate(common[i + 1 :], i + 1)
+            if counts[index] < BLEND_MAX_SHARE * min(palette_counts[i], palette_counts[j])
+        ]
+        ends += [(under[index], p) for p, n in zip(common, palette_counts) if counts[index] < BLEND_MAX_SHARE * n]
         if any(_on_segment(color, start, end)[1][0] <= SNAP_DISTANCE for start, end in ends):
             continue
         palette.append(means[index])
+        palette_counts.append(int(counts[index]))
     return np.asarray(palette, np.float32).reshape(-1, 3)
 
 
