@@ -47,13 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    import ray
-
     from layertracer.dataset.captions import CaptionOptions
     from layertracer.dataset.example import DatasetOptions
     from layertracer.dataset.job import BuildOptions, run_build
     from layertracer.dataset.sanitize import SvgLimits
     from layertracer.errors import UserError
+    from layertracer.pipeline.run import connect
 
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -69,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
         file_column=args.file_column, caption_column=args.caption_column, kohya=args.kohya,
         overwrite=args.overwrite, batch_size=args.batch_size, storage_options=args.storage_options,
     )
-    if not ray.is_initialized():
-        ray.init(address=args.address, log_to_driver=False)
+    connect(args.address)
     stats = run_build(options)
     print(json.dumps(stats, indent=2))
     return 0
