@@ -38,7 +38,8 @@ class DecomposeOptions:
     trace_px: longest side of the frames (larger inputs are downscaled; smaller ones keep their size); None keeps
     the input size. colour_tol: fills closer than this (0..255 RGBA distance) are one colour. flat_tol:
     per-channel difference under which neighbours count as the same fill. min_region_px: regions smaller than
-    this are merged into a neighbour.
+    this are merged into a neighbour. max_regions: at most this many regions are kept (the largest), which
+    bounds the work on noisy or photographic input.
     """
 
     trace_px: int | None = 1024
@@ -46,6 +47,7 @@ class DecomposeOptions:
     flat_tol: int = 8
     min_region_px: int = 16
     max_colours: int = 64
+    max_regions: int = 256
 
     def __post_init__(self) -> None:
         if self.trace_px is not None and self.trace_px < 16:
@@ -62,7 +64,10 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     traced = _resize_longest(image, options.trace_px)
     rgba = traced if has_alpha else np.dstack([traced, np.full(traced.shape[:2], 255, np.uint8)])
 
-    seg = segment(rgba, has_alpha, options.colour_tol, options.flat_tol, options.min_region_px, options.max_colours)
+    seg = segment(
+        rgba, has_alpha, options.colour_tol, options.flat_tol, options.min_region_px, options.max_colours,
+        options.max_regions,
+    )
     n = len(seg.areas)
     boxes = region_boxes(seg.region_map, n)
     hulls = convex_hulls(seg.region_map, boxes)
@@ -93,10 +98,7 @@ def _complete_shapes(
     hides = ((touching > 0) & (rank[None, :] > rank[:, None])).any(axis=1)  # touches a region drawn later
     for members in groups.values():
         if not hides[members].any():  # nothing covers them: they are already whole
-            for rid in members:
-                hull = hulls[rid]
-                h, w = hull.mask.shape
-                shapes[rid] = ShapeMask(hull.y0, hull.x0, region_map[hull.y0 : hull.y0 + h, hull.x0 : hull.x0 + w] == rid)
+            shapes.update({rid: _own_shape(region_map, rid, hulls[rid]) for rid in members})
             continue
         if len(members) > 1:
             points = np.concatenate([hulls[rid].points for rid in members])
@@ -107,6 +109,11 @@ def _complete_shapes(
         for rid in members:
             shapes[rid] = complete_shape(region_map, rank, [rid], hulls[rid].points, hulls[rid])
     return shapes
+
+
+def _own_shape(region_map: np.ndarray, rid: int, hull: RegionHull) -> ShapeMask:
+    h, w = hull.mask.shape
+    return ShapeMask(hull.y0, hull.x0, region_map[hull.y0 : hull.y0 + h, hull.x0 : hull.x0 + w] == rid)
 
 
 def _check_input(image: np.ndarray, frames: int) -> None:

@@ -18,6 +18,7 @@ _BIN_SHIFT = 3  # 5 bits per channel for the palette histogram
 _TRANSPARENT_ALPHA = 16  # a palette colour with less alpha than this is the (transparent) canvas
 _WHITE_TOL = 24.0
 _N_BINS = 1 << 20
+_MAX_BINS = 2048
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,6 @@ class Segmentation:
     colours: np.ndarray  # (n+1)x4 uint8 straight-alpha RGBA of each region (row 0: canvas)
     areas: np.ndarray  # (n+1,) int64 pixel counts
     fills: np.ndarray  # (n+1,) palette index of each region (-1 for the canvas): same fill, same colour
-    core: np.ndarray  # HxW bool: pixels inside a flat fill (not an anti-aliased edge)
 
 
 def premultiply(rgba: np.ndarray) -> np.ndarray:
@@ -71,28 +71,31 @@ def bin_centres(keys: np.ndarray) -> np.ndarray:
 
 
 def extract_palette(keys: np.ndarray, core: np.ndarray, colour_tol: float, min_px: int, max_colours: int) -> np.ndarray:
-    """Dominant colours of the core pixels: histogram bins greedily merged within `colour_tol`, biggest first."""
+    """Dominant colours of the core pixels: histogram bins greedily merged within `colour_tol`, biggest first.
+
+    Only the `_MAX_BINS` most populous bins are looked at: flat images have a few, noise would have thousands.
+    """
     sample = keys[core] if core.any() else keys.ravel()
     counts = np.bincount(sample, minlength=_N_BINS)
     used = np.flatnonzero(counts)
+    used = used[np.argsort(-counts[used], kind="stable")[:_MAX_BINS]]
     means = bin_centres(used)
-    bin_counts = counts[used].astype(np.float64)
-    centres: list[np.ndarray] = []
-    weights: list[float] = []
-    for i in np.argsort(-bin_counts, kind="stable"):
-        if centres:
-            dist = np.linalg.norm(np.asarray(centres) - means[i], axis=1)
+    centres = np.zeros((len(used), 4), np.float64)
+    weights = np.zeros(len(used), np.float64)
+    n = 0
+    for colour, count in zip(means, counts[used].astype(np.float64)):
+        if n:
+            dist = np.linalg.norm(centres[:n] - colour, axis=1)
             j = int(np.argmin(dist))
             if dist[j] <= colour_tol:
-                total = weights[j] + bin_counts[i]
-                centres[j] = (centres[j] * weights[j] + means[i] * bin_counts[i]) / total
-                weights[j] = total
+                centres[j] = (centres[j] * weights[j] + colour * count) / (weights[j] + count)
+                weights[j] += count
                 continue
-        centres.append(means[i].copy())
-        weights.append(float(bin_counts[i]))
-    order = np.argsort(-np.asarray(weights), kind="stable")
+        centres[n], weights[n] = colour, count
+        n += 1
+    order = np.argsort(-weights[:n], kind="stable")
     keep = [k for k in order if weights[k] >= min_px][:max_colours] or [int(order[0])]
-    return np.asarray([centres[k] for k in keep], np.float32)
+    return centres[keep].astype(np.float32)
 
 
 def nearest_colour(keys: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -118,7 +121,10 @@ def canvas_colour_index(palette: np.ndarray, labels: np.ndarray, has_alpha: bool
     return candidates[0] if candidates else None
 
 
-def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int, min_px: int, max_colours: int) -> Segmentation:
+def segment(
+    rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int, min_px: int, max_colours: int,
+    max_regions: int,
+) -> Segmentation:
     """Split a flat RGBA image into connected single-colour regions; canvas pixels get region 0."""
     feat = premultiply(rgba)
     core = core_mask(feat, flat_tol)
@@ -139,7 +145,7 @@ def segment(rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int,
         region_map += lookup[comp]
         fills.append(np.full(count - 1, k))
         next_id += count - 1
-    region_map = _absorb_blend_pieces(region_map, core, min_px)
+    region_map = _absorb_blend_pieces(region_map, core, min_px, max_regions)
     return _finish(region_map, np.concatenate(fills), feat, core)
 
 
@@ -151,8 +157,9 @@ def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndar
     return np.setdiff1d(np.unique(border), [0])
 
 
-def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int) -> np.ndarray:
-    """Regions too small or without flat pixels (anti-aliasing seams, specks) join a neighbouring region.
+def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int, max_regions: int) -> np.ndarray:
+    """Regions too small or without flat pixels (anti-aliasing seams, specks), and all but the `max_regions`
+    largest (noise, photos), join a neighbouring region.
 
     They are filled from their rim inwards, one pixel per round. The canvas (0) is a valid neighbour, so a seam
     against the canvas simply disappears into it.
@@ -161,9 +168,12 @@ def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int) 
     areas = np.bincount(region_map.ravel(), minlength=n)
     core_counts = np.bincount(region_map[core], minlength=n)
     weak = (areas < min_px) | (core_counts < max(1, min_px // 4))
+    weak[np.argsort(-areas, kind="stable")[max_regions:]] = True
     weak[0] = False
+    if weak[1:].all() and not areas[0]:
+        weak[int(np.argmax(areas))] = False  # no canvas and nothing strong: keep the largest region
     unknown = weak[region_map]
-    if not unknown.any() or unknown.all():
+    if not unknown.any():
         return region_map
     # ids + 1 as float32 (exact below 2**24): 0 marks pixels still to fill; dilation takes a neighbour's id.
     filled = np.where(unknown, 0, region_map + 1).astype(np.float32)
@@ -188,4 +198,4 @@ def _finish(region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: n
     ids = dense[sample]
     counts = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float64)
     colours = np.stack([np.bincount(ids, weights=feat[..., c][sample], minlength=n) for c in range(4)], axis=1)
-    return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, fills[present], core)
+    return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, fills[present])

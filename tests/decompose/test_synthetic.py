@@ -127,3 +127,10 @@ def test_large_images_are_downscaled_to_the_trace_size() -> None:
 def test_bad_input_is_a_user_error(image: np.ndarray, frames: int, message: str) -> None:
     with pytest.raises(ImageError, match=message):
         decompose_image(image, frames)
+
+
+def test_noise_is_bounded_and_still_ends_at_the_input() -> None:
+    """Photos and noise are not icons, but they must decompose quickly into a bounded number of regions."""
+    image = np.random.default_rng(0).integers(0, 256, (128, 160, 3), dtype=np.uint8)
+    frames = decompose_image(image, 9, DecomposeOptions(max_regions=32))
+    assert len(frames) == 9 and np.array_equal(frames[-1], image)
