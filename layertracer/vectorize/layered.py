@@ -70,7 +70,9 @@ def check_frames(frames: Sequence[np.ndarray]) -> None:
 
 
 def prepare_frames(frames: Sequence[np.ndarray], options: MaskOptions) -> list[np.ndarray]:
-    """Frames with one background shade, moved onto the last frame's position."""
+    """Frames with one background shade and one channel layout, moved onto the last frame's position."""
+    if any(f.shape[-1] == 4 for f in frames):
+        frames = [f if f.shape[-1] == 4 else np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]) for f in frames]
     return align_frames(normalize_backgrounds(frames, options.background_tolerance), options.max_align_px)
 
 

@@ -108,9 +108,9 @@ def align_frames(frames: Sequence[np.ndarray], max_shift_px: int) -> list[np.nda
 
 
 def _on_white(frame: np.ndarray) -> np.ndarray:
-    """RGB as seen on white, plus alpha as a fourth 'colour' so that fading in or out counts as change."""
+    """RGB as seen on white; RGBA frames keep alpha as a fourth 'colour', so fading counts as change."""
     if frame.shape[-1] == 3:
-        return np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])
+        return frame
     return np.dstack([flatten_on_white(frame), frame[..., 3]])
 
 
@@ -124,19 +124,14 @@ def _channel_max(diff: np.ndarray) -> np.ndarray:
 def change_mask(previous: np.ndarray, current: np.ndarray, options: MaskOptions) -> np.ndarray:
     """Pixels the step clearly changed: beyond tolerance against every nearby pixel of the previous frame.
 
-    The neighbourhood test shaves the anti-aliased rim off changed regions; `coverage` puts it back
-    at sub-pixel precision.
+    The neighbourhood test forgives a one-pixel drift that alignment left; `coverage` later decides the
+    changed region's anti-aliased rim at sub-pixel precision.
     """
     # A 3x3 median removes JPEG and diffusion speckle but keeps flat areas' true colour, so the
     # tolerance can stay low enough to see a subtle recolour (two greys 15 levels apart).
     before, after = (cv2.medianBlur(_on_white(f), 3) for f in (previous, current))
     distance = _channel_max(cv2.absdiff(before, after))
-    # Edges are where compression ringing and anti-aliasing differ between frames: there a change must
-    # be larger (a quarter of the old edge's contrast on top) to count.
-    kernel = np.ones((3, 3), np.uint8)
-    contrast = _channel_max(cv2.morphologyEx(before, cv2.MORPH_GRADIENT, kernel))
-    tolerance = options.color_tolerance + contrast.astype(np.int16) // 4 * 0
-    changed = distance > tolerance
+    changed = distance > options.color_tolerance
     r = options.shift_tolerance_px
     ys, xs = np.nonzero(changed)
     if r > 0 and len(ys):
@@ -147,7 +142,7 @@ def change_mask(previous: np.ndarray, current: np.ndarray, options: MaskOptions)
                 if (dy, dx) != (0, 0):
                     ny, nx = np.clip(ys + dy, 0, height - 1), np.clip(xs + dx, 0, width - 1)
                     gap = np.abs(after[ys, xs].astype(np.int16) - before[ny, nx].astype(np.int16)).max(axis=-1)
-                    still &= gap > tolerance[ys, xs]
+                    still &= gap > options.color_tolerance
         changed[ys[~still], xs[~still]] = False
     return drop_specks(changed, options.min_area_fraction)
 

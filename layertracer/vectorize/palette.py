@@ -1,0 +1,135 @@
+"""Clean colours for a step's pixels: its fills, told apart from noise and anti-aliased blends.
+
+Flat icons use a few colours; JPEG, diffusion noise and anti-aliasing scatter pixels around them, and
+every scattered shade would become a speck path. The work is done per distinct (colour, colour beneath)
+pair, which flat artwork has a few thousand of, not per pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PALETTE_SPACING = 20  # two fills closer than this (max channel difference) are one colour
+SNAP_DISTANCE = 40  # pixels this close to a fill are that fill, blurred or noisy
+MIN_PALETTE_SHARE = 0.002  # a fill holds at least this share of the step's pixels
+MAX_BLEND_COLORS = 8  # fills per step that blends are looked for between (pairs grow fast)
+SAME_COLOR = 16  # a step's pixel this close to what lay beneath adds nothing visible
+BLEND_MAX_SHARE = 0.25  # an edge blend has fewer pixels than this share of the fills it blends
+BLEND_WEIGHT = 3.0  # a pixel 13 levels off the line between two fills counts as 40 from a fill
+BINS = 1 << 15  # 5 bits per channel
+
+
+def clean_colors(
+    colors: np.ndarray, beneath: np.ndarray, base: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
+
+    A pixel near a fill of the step, or on the line between two of them (a boundary between two new
+    fills), takes the nearer fill. A pixel on the line between a fill and what lay beneath it is an edge
+    blend: it is drawn only if it is mostly the new colour. Pixels far from all of these keep their colour
+    if it is common (a gradient); rare ones are unsettled, and take the colour of the nearest settled pixel.
+    `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
+    """
+    bins = _bins(colors)
+    counts = np.bincount(bins, minlength=BINS)
+    palette = dominant_colors(colors, beneath, bins, counts)
+    pairs = (_pack(colors) << 24) | _pack(beneath)
+    _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+    out, snapped, keeps_beneath = (a[inverse] for a in _snap(colors[first], beneath[first], palette))
+    blends_into_beneath = snapped & keeps_beneath
+    if base:
+        # The first step draws on nothing: if the background's colour is one of its fills (the white of
+        # an eye), that area is drawn too; else a pixel that blends into the background is not.
+        background_is_fill = bool(len(palette)) and np.abs(palette - beneath[0]).max(axis=-1).min() <= PALETTE_SPACING
+        drawn = np.full(len(colors), background_is_fill) | ~blends_into_beneath
+    else:
+        drawn = ~blends_into_beneath & (np.abs(out - beneath).max(axis=-1) > SAME_COLOR)
+    settled = snapped | (counts[bins] >= _min_fill_count(len(colors)))
+    return out, drawn, settled
+
+
+def _snap(colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest fill, or nearer end of a blend line: (colour, snapped within SNAP_DISTANCE, end is beneath)."""
+    target, gap = colors.copy(), np.full(len(colors), np.inf, np.float32)
+    keeps_beneath = np.zeros(len(colors), bool)
+    common = palette[:MAX_BLEND_COLORS]
+    ends = [(p, p) for p in palette] + [(p, q) for i, p in enumerate(common) for q in common[i + 1 :]]
+    for start, end in ends + [(beneath, p) for p in common]:
+        towards, off = _on_segment(colors, start, end)
+        better = off < gap
+        gap[better] = off[better]
+        nearer_end = towards[better] >= 0.5
+        target[better] = np.where(nearer_end[:, None], end, start if start.ndim == 1 else start[better])
+        keeps_beneath[better] = ~nearer_end & (start.ndim == 2)
+    snapped = gap <= SNAP_DISTANCE
+    return np.where(snapped[:, None], target, colors), snapped, keeps_beneath
+
+
+def dominant_colors(
+    colors: np.ndarray, beneath: np.ndarray, bins: np.ndarray | None = None, counts: np.ndarray | None = None
+) -> np.ndarray:
+    """The step's fills, most common first: mean colours of the most populated 5-bit bins.
+
+    A bin is not a fill if it is near a fill already taken, or a blend of a fill with another fill or
+    with what lies beneath its pixels: a long anti-aliased edge fills a bin too.
+    """
+    if len(colors) == 0:
+        return np.zeros((0, 3), np.float32)
+    bins = _bins(colors) if bins is None else bins
+    counts = np.bincount(bins, minlength=BINS) if counts is None else counts
+    min_count = _min_fill_count(len(colors))
+    candidates = np.flatnonzero(counts >= min_count)
+    candidates = candidates[np.argsort(-counts[candidates], kind="stable")]
+    means, under = _bin_means(colors, bins, candidates), _bin_means(beneath, bins, candidates)
+    palette: list[np.ndarray] = []
+    palette_counts: list[int] = []
+    for color, below, count in zip(means, under, counts[candidates]):
+        if palette and np.abs(np.asarray(palette) - color).max(axis=-1).min() <= PALETTE_SPACING:
+            continue
+        # Blends line edges, so they are few next to the fills they blend; a populous colour between
+        # two others (three greys) is a fill of its own.
+        common = palette[:MAX_BLEND_COLORS]
+        ends = [
+            (p, q) for i, p in enumerate(common) for j, q in enumerate(common[i + 1 :], i + 1)
+            if count < BLEND_MAX_SHARE * min(palette_counts[i], palette_counts[j])
+        ]
+        ends += [(below, p) for p, n in zip(common, palette_counts) if count < BLEND_MAX_SHARE * n]
+        if any(_on_segment(color[None, :], start, end)[1][0] <= SNAP_DISTANCE for start, end in ends):
+            continue
+        palette.append(color)
+        palette_counts.append(int(count))
+    return np.asarray(palette, np.float32).reshape(-1, 3)
+
+
+def _bins(colors: np.ndarray) -> np.ndarray:
+    q = colors.astype(np.int32) >> 3
+    return (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
+
+
+def _bin_means(values: np.ndarray, bins: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Mean of `values` over each wanted bin."""
+    counts = np.bincount(bins, minlength=BINS)[wanted]
+    sums = [np.bincount(bins, weights=values[:, c], minlength=BINS)[wanted] for c in range(3)]
+    return (np.stack(sums, axis=-1) / np.maximum(counts, 1)[:, None]).astype(np.float32)
+
+
+def _pack(colors: np.ndarray) -> np.ndarray:
+    q = np.clip(colors + 0.5, 0, 255).astype(np.int64)
+    return (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
+
+
+def _min_fill_count(n_pixels: int) -> int:
+    return max(8, int(MIN_PALETTE_SHARE * n_pixels))
+
+
+def _on_segment(colors: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How far along start->end each colour lies (0..1), and its weighted distance from that line.
+
+    A segment of length zero (start == end) measures plain distance to that colour.
+    """
+    span = np.broadcast_to(end - start, colors.shape)
+    length2 = np.einsum("nc,nc->n", span, span)
+    t = np.clip(np.einsum("nc,nc->n", colors - start, span) / np.maximum(length2, 1.0), 0.0, 1.0)
+    off = np.abs(colors - (start + t[:, None] * span)).max(axis=-1)
+    weight = np.where(length2 > 0, BLEND_WEIGHT, 1.0)  # off-line distance counts more than plain distance
+    return np.where(length2 > 0, t, 1.0), off * weight
