@@ -89,8 +89,8 @@ def _complete_shapes(
     region_map: np.ndarray, rank: np.ndarray, order: list[int], steps: np.ndarray, fills: np.ndarray,
     hulls: list[RegionHull | None], touching: np.ndarray,
 ) -> dict[int, ShapeMask]:
-    """Each region drawn whole; regions of one fill drawn in one step are completed together when they form
-    one plausible shape (one path instead of several), under the id of the first of them."""
+    """Each region drawn whole; regions of one fill drawn in one step are completed together, under the id of
+    the first of them, so pieces that later shapes cut apart become one shape (one path instead of several)."""
     groups: dict[tuple[int, int], list[int]] = {}
     for rid in order:
         groups.setdefault((int(fills[rid]), int(steps[rid])), []).append(rid)
@@ -100,14 +100,8 @@ def _complete_shapes(
         if not hides[members].any():  # nothing covers them: they are already whole
             shapes.update({rid: _own_shape(region_map, rid, hulls[rid]) for rid in members})
             continue
-        if len(members) > 1:
-            points = np.concatenate([hulls[rid].points for rid in members])
-            joint = complete_shape(region_map, rank, members, points, None)
-            if joint is not None:
-                shapes[members[0]] = joint
-                continue
-        for rid in members:
-            shapes[rid] = complete_shape(region_map, rank, [rid], hulls[rid].points, hulls[rid])
+        points = np.concatenate([hulls[rid].points for rid in members])
+        shapes[members[0]] = complete_shape(region_map, rank, members, points)
     return shapes
 
 

@@ -133,23 +133,16 @@ def stacking_order(areas: np.ndarray, below: np.ndarray, fills: np.ndarray) -> l
     return elements
 
 
-def complete_shape(
-    region_map: np.ndarray, rank: np.ndarray, members: list[int], points: np.ndarray, hull: RegionHull | None
-) -> ShapeMask | None:
+def complete_shape(region_map: np.ndarray, rank: np.ndarray, members: list[int], points: np.ndarray) -> ShapeMask:
     """Regions of one fill drawn whole: themselves plus the part of a completed outline that later regions cover.
 
-    The outline is the simplest that fits: the rotated bounding rectangle, the enclosing circle, or (for a
-    single region, or several whose joint hull only later regions hide, like a plate cut by a fork) the
-    convex hull. Only pixels of regions ranked above the first member are filled, so the final picture is
-    unchanged, and only parts that touch the members, so a concave shape does not grow islands inside
-    unrelated shapes. None when several regions do not form one plausible shape.
+    The outline is the simplest that fits `points` (the members' hull vertices): the rotated bounding
+    rectangle or the enclosing circle when only later regions hide what it adds (a square under a disc gets
+    its corner back), else the convex hull (pieces of a plate cut by a fork join up again). Only pixels of
+    regions ranked above the first member are filled, so the final picture is unchanged, and only parts that
+    touch the members, so a concave shape does not grow islands inside unrelated shapes.
     """
-    outline = _simple_outline(region_map, rank, members, points, try_hull=hull is None)
-    if outline is None:
-        if hull is None:
-            return None
-        outline = hull.y0, hull.x0, hull.mask
-    y0, x0, candidate = outline
+    y0, x0, candidate = _outline(region_map, rank, members, points)
     h, w = candidate.shape
     crop = region_map[y0 : y0 + h, x0 : x0 + w]
     own = np.isin(crop, members)
@@ -162,32 +155,38 @@ def complete_shape(
     return ShapeMask(y0, x0, own | np.isin(comp, touching[touching > 0]))
 
 
-def _simple_outline(
-    region_map: np.ndarray, rank: np.ndarray, members: list[int], points: np.ndarray, try_hull: bool
-) -> tuple[int, int, np.ndarray] | None:
-    """(y0, x0, filled mask) of the first of rectangle / circle / hull around `points` that only later regions
-    hide (up to a rim of edge pixels), or None."""
+def _outline(
+    region_map: np.ndarray, rank: np.ndarray, members: list[int], points: np.ndarray
+) -> tuple[int, int, np.ndarray]:
+    """(y0, x0, filled mask) of the rectangle or circle around `points` if only later regions hide what it adds
+    (up to a rim of edge pixels), else of their convex hull."""
     height, width = region_map.shape
     first = rank[members].min()
-    shapes = {"rect": np.round(cv2.boxPoints(cv2.minAreaRect(points))).astype(np.int32), "circle": None}
-    if try_hull:
-        shapes["hull"] = cv2.convexHull(points)
     (cx, cy), radius = cv2.minEnclosingCircle(points)
-    for kind, polygon in shapes.items():
+    own_low, own_high = points.reshape(-1, 2).min(axis=0), points.reshape(-1, 2).max(axis=0) + 1
+    candidates = {
+        "rect": np.round(cv2.boxPoints(cv2.minAreaRect(points))).astype(np.int32),
+        "circle": None,
+        "hull": cv2.convexHull(points).reshape(-1, 2),
+    }
+    for kind, polygon in candidates.items():
         if polygon is not None:
-            x0, y0 = np.maximum(polygon.reshape(-1, 2).min(axis=0), 0)
-            x1, y1 = np.minimum(polygon.reshape(-1, 2).max(axis=0) + 1, (width, height))
+            low, high = polygon.min(axis=0), polygon.max(axis=0) + 1
         else:
-            x0, y0 = max(int(cx - radius), 0), max(int(cy - radius), 0)
-            x1, y1 = min(int(np.ceil(cx + radius)) + 1, width), min(int(np.ceil(cy + radius)) + 1, height)
+            low, high = np.int32([cx - radius, cy - radius]), np.int32(np.ceil([cx + radius, cy + radius])) + 1
+        # the window also holds every member pixel, whatever the outline's rounding
+        x0, y0 = np.maximum(np.minimum(low, own_low), 0)
+        x1, y1 = np.minimum(np.maximum(high, own_high), (width, height))
         filled = np.zeros((y1 - y0, x1 - x0), np.uint8)
         if polygon is not None:
-            cv2.fillConvexPoly(filled, polygon.reshape(-1, 2) - np.int32([x0, y0]), 1)
+            cv2.fillConvexPoly(filled, polygon - np.int32([x0, y0]), 1)
         else:
             cv2.circle(filled, (round(cx - x0), round(cy - y0)), round(radius), 1, thickness=-1)
         inside = filled.astype(bool)
+        if kind == "hull":
+            return int(y0), int(x0), inside
         crop = region_map[y0:y1, x0:x1]
         spill = inside & ~np.isin(crop, members) & (rank[crop] < first)  # earlier regions or the canvas
         if spill.sum() <= _OUTLINE_SLACK * 2.0 * (inside.shape[0] + inside.shape[1]):
             return int(y0), int(x0), inside
-    return None
+    raise AssertionError("unreachable: the hull is always returned")
