@@ -27,10 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--kohya", action="store_true", help="also write kohya PNG/TXT pairs under OUT/kohya/")
     parser.add_argument("--captions", metavar="CSV", default=None, help="sidecar CSV with a description per file")
     parser.add_argument("--file-column", default="file", help="captions CSV column naming the file (default: file)")
-    parser.add_argument("--caption-column", default="caption", help="captions CSV description column (default: caption)")
+    parser.add_argument("--caption-column", default="caption", help="captions CSV text column (default: caption)")
     parser.add_argument(
         "--caption-template", default=None,
-        help="caption template with {prompt} (the description; optionally {frames}, {side}); default: the sampler's trigger template",
+        help="caption template: {prompt} is the description, optional {frames}, {side} "
+        "(default: the sampler's prompt template, with the LoRA trigger)",
     )
     parser.add_argument("--allow-raster", action="store_true", help="keep icons with embedded data: PNG/JPEG images")
     parser.add_argument("--max-svg-mb", type=float, default=5.0, help="refuse larger SVG files (default 5 MB)")

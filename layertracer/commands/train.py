@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("data_uri", metavar="DATA_URI", help="output folder of `layertracer build-dataset` (or URI)")
     parser.add_argument("--model", required=True, metavar="PATH_OR_ID", help="diffusers FluxPipeline folder or hub id")
     parser.add_argument("--out", required=True, metavar="LORA_DIR", help="where the LoRA, log and checkpoints go")
+    parser.add_argument("--download", action="store_true", help="allow downloading a hub id that is not cached")
     parser.add_argument("--mode", choices=("text", "image2layers"), default="text",
                         help="text: caption -> grid; image2layers: the last cell is the given icon (default text)")
     parser.add_argument("--steps", type=int, default=1000, help="optimizer steps (default 1000)")
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--weighting-scheme", default="none",
                         choices=("none", "logit_normal", "mode", "sigma_sqrt", "cosmap"),
                         help="timestep density / loss weighting as in diffusers' scripts (default none)")
-    parser.add_argument("--guidance", type=float, default=3.5, help="guidance embedding value (FLUX.1-dev; default 3.5)")
+    parser.add_argument("--guidance", type=float, default=3.5, help="guidance embedding (FLUX.1-dev; default 3.5)")
     parser.add_argument("--cell-px", type=int, default=None, help="train at this cell size (default: the data's)")
     parser.add_argument("--no-gradient-checkpointing", action="store_true", help="faster, much more memory")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints (default 250)")
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         guidance=args.guidance, flow=FlowOptions(weighting_scheme=args.weighting_scheme), cell_px=args.cell_px,
         gradient_checkpointing=not args.no_gradient_checkpointing, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints, resume=args.resume, seed=args.seed,
-        storage_options=args.storage_options,
+        allow_download=args.download, storage_options=args.storage_options,
     )
     if args.workers is None:
         from layertracer.train.trainer import train_in_process

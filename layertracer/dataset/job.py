@@ -105,10 +105,8 @@ def mark_duplicates_and_write_kohya(batch: pa.Table, registry, options: BuildOpt
             row.update(status="duplicate", duplicate_of=owner, grid_png=None)
         elif options.kohya:
             folder = storage.join(options.out_uri, KOHYA_FOLDER)
-            storage.write_bytes_atomic(storage.join(folder, f"{row['id']}.png"), row["grid_png"], options.storage_options)
-            storage.write_bytes_atomic(
-                storage.join(folder, f"{row['id']}.txt"), row["caption"].encode("utf-8"), options.storage_options
-            )
+            for suffix, data in ((".png", row["grid_png"]), (".txt", row["caption"].encode("utf-8"))):
+                storage.write_bytes_atomic(storage.join(folder, row["id"] + suffix), data, options.storage_options)
     return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
 
 

@@ -62,6 +62,7 @@ class TrainOptions:
     resume: bool = False
     seed: int = 0
     device: str | None = None
+    allow_download: bool = False
     shuffle_buffer: int = 256
     storage_options: dict | None = None
 

@@ -95,7 +95,8 @@ def train_on_ray(options: TrainOptions, cluster: ClusterOptions) -> TrainResult:
         raise
     del result  # rank 0 wrote what there is to know: the LoRA and its log
     entries = read_log(options.out, options.storage_options)
-    return TrainResult(lora_uri=options.out, step=entries[-1]["step"] if entries else 0, losses=[e["loss"] for e in entries])
+    step = entries[-1]["step"] if entries else 0
+    return TrainResult(lora_uri=options.out, step=step, losses=[e["loss"] for e in entries])
 
 
 def _user_error_in(exc: BaseException):

@@ -89,7 +89,9 @@ def encode_inputs(pipe, batch: GridBatch, mode: str) -> dict:
         "prompt_embeds": prompt_embeds,
         "pooled": pooled,
         "text_ids": text_ids,
-        "img_ids": pipe._prepare_latent_image_ids(len(batch.captions), latent_side // 2, latent_side // 2, device, clean.dtype),
+        "img_ids": pipe._prepare_latent_image_ids(
+            len(batch.captions), latent_side // 2, latent_side // 2, device, clean.dtype
+        ),
         "reference": None,
         "reference_indices": None,
     }
@@ -100,15 +102,17 @@ def encode_inputs(pipe, batch: GridBatch, mode: str) -> dict:
     return inputs
 
 
-def compute_loss(model, pipe, scheduler, inputs: dict, options: TrainOptions, generator: torch.Generator) -> torch.Tensor:
-    """One forward pass of the flow-matching objective for a batch of encoded inputs."""
+def compute_loss(
+    model, scheduler, inputs: dict, options: TrainOptions, generator: torch.Generator, guidance_embeds: bool
+) -> torch.Tensor:
+    """One forward pass of the flow-matching objective for a batch of encoded inputs (see `encode_inputs`)."""
     clean = inputs["clean"]
     batch_size = clean.shape[0]
     timesteps, sigmas = sample_timesteps(scheduler, batch_size, options.flow, generator)
     noise = torch.randn(clean.shape, generator=generator, dtype=torch.float32).to(clean.device, clean.dtype)
     noised = noise_batch(clean, noise, timesteps, sigmas, inputs["reference"], inputs["reference_indices"])
     guidance = None
-    if pipe.transformer.config.guidance_embeds:
+    if guidance_embeds:
         guidance = torch.full((batch_size,), options.guidance, device=clean.device, dtype=torch.float32)
     with _autocast(clean.device):
         prediction = model(
@@ -122,6 +126,14 @@ def compute_loss(model, pipe, scheduler, inputs: dict, options: TrainOptions, ge
             return_dict=False,
         )[0]
     return flow_loss(prediction, noised, options.flow)
+
+
+def apply_update(params: list[torch.nn.Parameter], optimizer, lr_schedule, max_grad_norm: float) -> None:
+    """Clip the accumulated LoRA gradients, step the optimizer and the LR schedule, clear the gradients."""
+    torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+    optimizer.step()
+    lr_schedule.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def _autocast(device: torch.device):
@@ -142,45 +154,29 @@ def train(
     progress: bool = True,
 ) -> TrainResult:
     """Train (from `resume_from`, see `resume_point`) to `options.steps`; rank 0 writes checkpoints, log and LoRA."""
-    from diffusers import FlowMatchEulerDiscreteScheduler
-    from diffusers.optimization import get_scheduler
-
     main = rank == 0
-    pipe = load_pipeline(ModelConfig(model=options.model, device=resolve_device(device or options.device)))
-    for module in (pipe.vae, pipe.text_encoder, pipe.text_encoder_2):
-        module.requires_grad_(False)
-    transformer = pipe.transformer
-    params = add_lora(transformer, options)
-    if options.gradient_checkpointing:
-        transformer.enable_gradient_checkpointing()
-    transformer.train()
-    scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config)
-    optimizer = make_optimizer(params, options)
-    lr_schedule = get_scheduler(
-        "constant_with_warmup", optimizer, num_warmup_steps=options.lr_warmup_steps, num_training_steps=options.steps
-    )
-    generator = torch.Generator().manual_seed(options.seed * 1000 + rank)
+    parts = prepare_training(options, device, rank)
+    pipe, transformer, params = parts.pipe, parts.pipe.transformer, parts.params
+    optimizer, lr_schedule, generator, scheduler = parts.optimizer, parts.lr_schedule, parts.generator, parts.scheduler
     step, history = 0, []
     if resume_from:
         step, history = _restore(options, resume_from, transformer, optimizer, lr_schedule, generator)
     model = prepare_model(transformer) if prepare_model else transformer
+    guidance_embeds = bool(transformer.config.guidance_embeds)
     losses: list[float] = []
     bar = _progress_bar(options, step, enabled=main and progress)
     while step < options.steps:
         started = time.perf_counter()
-        loss_sum, sigma_sum = 0.0, 0.0
+        loss_sum = 0.0
         for micro in range(options.grad_accum):
             batch = decode_batch(next(batches), options.cell_px)
             inputs = encode_inputs(pipe, batch, options.mode)
             sync = micro == options.grad_accum - 1
             with (contextlib.nullcontext() if sync or not hasattr(model, "no_sync") else model.no_sync()):
-                loss = compute_loss(model, pipe, scheduler, inputs, options, generator)
+                loss = compute_loss(model, scheduler, inputs, options, generator, guidance_embeds)
                 (loss / options.grad_accum).backward()
             loss_sum += float(loss.detach())
-        torch.nn.utils.clip_grad_norm_(params, options.max_grad_norm)
-        optimizer.step()
-        lr_schedule.step()
-        optimizer.zero_grad(set_to_none=True)
+        apply_update(params, optimizer, lr_schedule, options.max_grad_norm)
         step += 1
         mean_loss = _mean_over_workers(loss_sum / options.grad_accum)
         losses.append(mean_loss)
@@ -191,13 +187,56 @@ def train(
         if main and (step % options.checkpoint_every == 0 or step == options.steps):
             state = {"step": step, "optimizer": optimizer.state_dict(), "lr_schedule": lr_schedule.state_dict(),
                      "generator": generator.get_state()}
-            checkpoint.save_checkpoint(options.out, step, transformer, state, options.keep_checkpoints, options.storage_options)
+            checkpoint.save_checkpoint(
+                options.out, step, transformer, state, options.keep_checkpoints, options.storage_options
+            )
             checkpoint.write_log(options.out, history, options.storage_options)
     bar.close()
     if main:
         checkpoint.save_lora(transformer, options.out, options.storage_options)
         checkpoint.write_log(options.out, history, options.storage_options)
     return TrainResult(lora_uri=options.out, step=step, losses=losses)
+
+
+@dataclass(frozen=True)
+class TrainingParts:
+    """The frozen pipeline with its trainable adapter, and what updates it."""
+
+    pipe: object
+    params: list
+    scheduler: object
+    optimizer: torch.optim.Optimizer
+    lr_schedule: object
+    generator: torch.Generator
+
+
+def prepare_training(options: TrainOptions, device: str | None, rank: int) -> TrainingParts:
+    """Load the pipeline (bf16 on GPU), freeze it, add the LoRA, gradient checkpointing, optimizer and schedule."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from diffusers.optimization import get_scheduler
+
+    device = resolve_device(device or options.device)
+    config = ModelConfig(model=options.model, device=device, allow_download=options.allow_download)
+    pipe = load_pipeline(config)
+    for module in (pipe.vae, pipe.text_encoder, pipe.text_encoder_2):
+        module.requires_grad_(False)
+    params = add_lora(pipe.transformer, options)
+    if options.gradient_checkpointing:
+        pipe.transformer.enable_gradient_checkpointing()
+    pipe.transformer.train()
+    optimizer = make_optimizer(params, options)
+    lr_schedule = get_scheduler(
+        "constant_with_warmup", optimizer, num_warmup_steps=options.lr_warmup_steps, num_training_steps=options.steps
+    )
+    return TrainingParts(
+        pipe=pipe,
+        params=params,
+        # A copy: the training table of 1000 timesteps/sigmas, untouched by any set_timesteps call.
+        scheduler=FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config),
+        optimizer=optimizer,
+        lr_schedule=lr_schedule,
+        generator=torch.Generator().manual_seed(options.seed * 1000 + rank),
+    )
 
 
 def resume_point(options: TrainOptions) -> str | None:

@@ -17,11 +17,12 @@ from layertracer.images import ImageLimits, decode_image
 from layertracer.metrics import mse
 
 ICONS = ["twemoji__robot", "noto__hot-beverage", "fluent-emoji-flat__baby", "flat-color-icons__home"]
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" '
 HOSTILE = {
     "xxe.svg": b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 9 9"><text>&x;</text></svg>',
-    "script.svg": b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 9 9"><script>x()</script><rect width="4" height="4"/></svg>',
-    "no-viewbox.svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><rect width="4" height="4"/></svg>',
+    + SVG + b'viewBox="0 0 9 9"><text>&x;</text></svg>',
+    "script.svg": SVG + b'viewBox="0 0 9 9"><script>x()</script><rect width="4" height="4"/></svg>',
+    "no-viewbox.svg": SVG + b'width="9" height="9"><rect width="4" height="4"/></svg>',
 }
 
 
@@ -49,7 +50,8 @@ def test_build_dataset_from_a_folder(ray_local, bench_dir: Path, tmp_path: Path,
     assert (stats["ok"], stats["error"], stats["duplicate"]) == (4, 4, 1)
 
     # The copy sorts first ("more/..."), so it is the one kept; the original points at it.
-    assert rows["twemoji__robot"]["status"] == "duplicate" and rows["twemoji__robot"]["duplicate_of"] == "more__robot-again"
+    original = rows["twemoji__robot"]
+    assert original["status"] == "duplicate" and original["duplicate_of"] == "more__robot-again"
     kept = ["more__robot-again", *ICONS[1:]]
     for row_id in kept:
         row = rows[row_id]
@@ -84,7 +86,8 @@ def test_build_dataset_from_a_zip_to_s3(ray_local, bench_dir: Path, tmp_path: Pa
     s3fs.S3FileSystem(**s3_storage_options).mkdir("lt-dataset")
 
     out = "s3://lt-dataset/grids"
-    args = ["build-dataset", str(archive), "--out", out, "--frames", "9", "--storage-options", json.dumps(s3_storage_options)]
+    args = ["build-dataset", str(archive), "--out", out, "--frames", "9"]
+    args += ["--storage-options", json.dumps(s3_storage_options)]
     assert main(args) == 0
     rows = read_rows(f"{out}/data", storage_options=s3_storage_options).to_pylist()
     assert sorted(r["id"] for r in rows) == [f"set__{name}" for name in sorted(ICONS[:2])]

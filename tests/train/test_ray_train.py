@@ -9,7 +9,9 @@ from layertracer.cli import main
 from layertracer.train.checkpoint import LORA_FILE
 
 
-def test_two_workers_train_image2layers_and_save_one_lora(ray_local, grid_dataset: str, tiny_flux_dir: str, tmp_path: Path) -> None:
+def test_two_workers_train_image2layers_and_save_one_lora(
+    ray_local, grid_dataset: str, tiny_flux_dir: str, tmp_path: Path
+) -> None:
     out = tmp_path / "lora"
     args = [
         "train", grid_dataset, "--model", tiny_flux_dir, "--out", str(out), "--mode", "image2layers",

@@ -81,7 +81,7 @@ def test_load_lora_weights_reproduces_the_trained_adapter(trained: Path, tiny_fl
     torch.testing.assert_close(loaded, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_resume_continues_the_step_count(trained: Path, grid_dataset: str, tiny_flux_dir: str, tmp_path: Path, capsys) -> None:
+def test_resume_continues_the_step_count(trained: Path, grid_dataset, tiny_flux_dir, tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
     shutil.copytree(trained, out)
     assert main(train_args(grid_dataset, tiny_flux_dir, out, 36, "--resume")) == 0
@@ -96,7 +96,11 @@ def test_resume_continues_the_step_count(trained: Path, grid_dataset: str, tiny_
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["--rank", "0"], "rank must be at least 1"), (["--cell-px", "50"], "multiple of 16"), (["--lr", "0"], "positive")],
+    [
+        (["--rank", "0"], "rank must be at least 1"),
+        (["--cell-px", "50"], "multiple of 16"),
+        (["--lr", "0"], "positive"),
+    ],
 )
 def test_bad_options_are_one_line_errors(grid_dataset, tiny_flux_dir, tmp_path, capsys, args, message) -> None:
     assert main(train_args(grid_dataset, tiny_flux_dir, tmp_path / "x", 1, *args)) == 1
