@@ -38,12 +38,12 @@ def layer_raster(
     `base` marks the first step, drawn on nothing: its pixels are drawn even where they have the
     background's colour (the white of an eye), and `under` (the bare background) only places its edges.
     """
-    ys, xs = np.nonzero(changed)
-    if len(ys) == 0:
+    x, y, w, h = cv2.boundingRect(changed.astype(np.uint8))
+    if w == 0:
         return None
     height, width = changed.shape
-    y0, y1 = max(0, ys.min() - PAD_PX), min(height, ys.max() + 1 + PAD_PX)
-    x0, x1 = max(0, xs.min() - PAD_PX), min(width, xs.max() + 1 + PAD_PX)
+    y0, y1 = max(0, y - PAD_PX), min(height, y + h + PAD_PX)
+    x0, x1 = max(0, x - PAD_PX), min(width, x + w + PAD_PX)
     box = (slice(y0, y1), slice(x0, x1))
     solid = core(changed[box])
     old = flatten_on_white(under[box]).astype(np.float32)

@@ -82,7 +82,10 @@ def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> list[np.n
         first = np.ones(frames[0].shape[:2], bool)
     else:
         first = foreground_mask(frames[0], options.masks)
-    masks = [first] + [change_mask(a, b, options.masks) for a, b in zip(frames, frames[1:])]
+    masks = [first] + [
+        np.zeros(b.shape[:2], bool) if np.array_equal(a, b) else change_mask(a, b, options.masks)
+        for a, b in zip(frames, frames[1:])
+    ]
     return drop_covered(masks) if options.drop_covered else masks
 
 

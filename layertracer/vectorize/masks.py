@@ -96,7 +96,8 @@ def align_frames(frames: Sequence[np.ndarray], max_shift_px: int) -> list[np.nda
     """Move every frame onto the last frame's position (drift is estimated between neighbours, then summed)."""
     offsets = [(0, 0)] * len(frames)
     for k in range(len(frames) - 2, -1, -1):
-        dy, dx = estimate_shift(frames[k + 1], frames[k], max_shift_px)
+        same = np.array_equal(frames[k + 1], frames[k])  # a step that drew nothing: nothing to align
+        dy, dx = (0, 0) if same else estimate_shift(frames[k + 1], frames[k], max_shift_px)
         offsets[k] = (offsets[k + 1][0] + dy, offsets[k + 1][1] + dx)
     out = []
     for frame, (dy, dx) in zip(frames, offsets):
@@ -136,12 +137,13 @@ def change_mask(previous: np.ndarray, current: np.ndarray, options: MaskOptions)
     ys, xs = np.nonzero(changed)
     if r > 0 and len(ys):
         height, width = changed.shape
+        candidates = after[ys, xs]
         still = np.ones(len(ys), bool)
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
                 if (dy, dx) != (0, 0):
                     ny, nx = np.clip(ys + dy, 0, height - 1), np.clip(xs + dx, 0, width - 1)
-                    gap = np.abs(after[ys, xs].astype(np.int16) - before[ny, nx].astype(np.int16)).max(axis=-1)
+                    gap = _channel_max(cv2.absdiff(candidates, before[ny, nx]))
                     still &= gap > options.color_tolerance
         changed[ys[~still], xs[~still]] = False
     return drop_specks(changed, options.min_area_fraction)

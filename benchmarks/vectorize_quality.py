@@ -1,0 +1,103 @@
+"""Layer-wise vectorization against plain vtracer on the designers' creation frames, in one run.
+
+For every icon of `bench/frames/dev/f4` and `f9`: our layered SVG from the frames vs plain vtracer (paper
+settings) on `final.png` — full-render MSE at cell size on white, paths, layers, time; the designer's
+own element count; and per step K, our layers 1..K vs frame K against plain vtracer traced on frame K.
+
+    .venv/bin/python -m benchmarks.vectorize_quality [--bench ../shared/bench] [--limit N] [--plots DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from benchmarks.common import DEFAULT_BENCH, BenchIcon, load_icons, mean, median, plain_vtracer
+from benchmarks.plots import plot_quality_vs_paths, plot_time_per_icon
+from layertracer.metrics import count_paths, layer_renders, mse, render_svg
+from layertracer.vectorize import TraceOptions, vectorize_frames
+
+TARGETS = "targets: MSE <= 0.7x vtracer, paths <= 1.2x vtracer and <= 1.5x designer, steps <= vtracer, time <= 2x"
+
+
+def measure(icon: BenchIcon, options: TraceOptions) -> dict:
+    height, width = icon.final.shape[:2]
+    start = time.perf_counter()
+    ours = vectorize_frames(icon.frames, options)
+    ours_s = time.perf_counter() - start
+    start = time.perf_counter()
+    plain = plain_vtracer(icon.final)
+    plain_s = time.perf_counter() - start
+    steps = layer_renders(ours.svg, width, height)
+    return {
+        "ours_mse": mse(render_svg(ours.svg, width, height), icon.final),
+        "plain_mse": mse(render_svg(plain, width, height), icon.final),
+        "ours_paths": ours.n_paths,
+        "plain_paths": count_paths(plain),
+        "designer": icon.n_elements,
+        "layers": sum(1 for k in range(ours.n_layers) if f'id="layer-{k + 1}"' in ours.svg and _drawn(ours.svg, k + 1)),
+        "ours_s": ours_s,
+        "plain_s": plain_s,
+        "step_ours": [mse(render, frame) for render, frame in zip(steps, icon.frames)],
+        "step_plain": [mse(render_svg(plain_vtracer(f), width, height), f) for f in icon.frames],
+    }
+
+
+def _drawn(svg: str, k: int) -> bool:
+    start = svg.index(f'id="layer-{k}"')
+    return "<path" in svg[start : svg.index("</g>", start)]
+
+
+def report(frames: int, rows: list[dict]) -> list[str]:
+    col = lambda key: [r[key] for r in rows]  # noqa: E731
+    ours_mse, plain_mse = median(col("ours_mse")), median(col("plain_mse"))
+    ours_paths, plain_paths, designer = median(col("ours_paths")), median(col("plain_paths")), median(col("designer"))
+    ours_s, plain_s = median(col("ours_s")), median(col("plain_s"))
+    lines = [
+        f"### {frames} frames ({len(rows)} icons)",
+        "| measure | layertracer | plain vtracer | ratio |",
+        "|---|---|---|---|",
+        f"| median MSE | {ours_mse:.2e} | {plain_mse:.2e} | {ours_mse / plain_mse:.2f} |",
+        f"| mean MSE | {mean(col('ours_mse')):.2e} | {mean(col('plain_mse')):.2e} | "
+        f"{mean(col('ours_mse')) / mean(col('plain_mse')):.2f} |",
+        f"| median paths | {ours_paths:.1f} | {plain_paths:.1f} | {ours_paths / plain_paths:.2f} |",
+        f"| median paths vs designer's elements ({designer:.1f}) | {ours_paths:.1f} | | {ours_paths / designer:.2f} |",
+        f"| median layers drawn | {median(col('layers')):.1f} | 1 | |",
+        f"| median time per icon | {ours_s * 1000:.0f} ms | {plain_s * 1000:.0f} ms | {ours_s / plain_s:.2f} |",
+    ]
+    for k in range(frames):
+        ours_k = median([r["step_ours"][k] for r in rows])
+        plain_k = median([r["step_plain"][k] for r in rows])
+        lines.append(f"| step {k + 1}: layers 1..{k + 1} vs frame {k + 1} (median MSE) | {ours_k:.2e} | "
+                     f"{plain_k:.2e} | {ours_k / plain_k:.2f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
+    parser.add_argument("--limit", type=int, default=None, help="first N icons per set (quick runs)")
+    parser.add_argument("--plots", type=Path, default=Path("out/benchmarks"), help="where PNG plots go")
+    args = parser.parse_args()
+    options = TraceOptions()
+    print(f"layer-wise vectorization vs plain vtracer, {TARGETS}")
+    for frames in (4, 9):
+        rows = [measure(icon, options) for icon in tqdm(load_icons(args.bench, frames, args.limit), desc=f"f{frames}")]
+        print("\n".join(report(frames, rows)))
+        plot_quality_vs_paths(
+            {"layertracer": {"paths": [r["ours_paths"] for r in rows], "mse": [r["ours_mse"] for r in rows]},
+             "plain vtracer": {"paths": [r["plain_paths"] for r in rows], "mse": [r["plain_mse"] for r in rows]}},
+            args.plots / f"vectorize_quality_f{frames}.png",
+        )
+        plot_time_per_icon(
+            {"layertracer": [r["ours_s"] for r in rows], "plain vtracer": [r["plain_s"] for r in rows]},
+            args.plots / f"vectorize_time_f{frames}.png",
+        )
+    print(f"plots in {args.plots}/")
+
+
+if __name__ == "__main__":
+    main()
