@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--trace-px", type=int, default=1024, metavar="N",
         help="longest side the frames are decomposed and traced at; larger images are downscaled (default: 1024)",
     )
+    parser.add_argument(
+        "--flatten", type=int, default=0, metavar="N",
+        help="snap pixels within N levels of their flat colour to it: keeps JPEG/WebP noise out of the layers "
+        "(default: 0, the last frame is the image exactly; 16 suits JPEG icons)",
+    )
     parser.add_argument("--workers", type=int, default=None, help="processes for a directory (default: all cores)")
     cliopts.add_trace_options(parser)
     add_sampling_arguments(parser, "image")
@@ -60,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         failures = _run_with_model(args, pairs, trace, frames_dir)
         return filebatch.report_failures(failures, len(pairs))
     job = partial(
-        vectorize_image_file, frames=args.frames, decompose=DecomposeOptions(trace_px=args.trace_px),
+        vectorize_image_file, frames=args.frames, decompose=DecomposeOptions(trace_px=args.trace_px, flatten_tol=args.flatten),
         trace=trace, max_pixels=args.max_pixels, frames_out=args.frames_out, per_stem=is_dir,
     )
     if is_dir:

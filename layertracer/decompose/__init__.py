@@ -48,10 +48,13 @@ class DecomposeOptions:
     min_region_px: int = 16
     max_colours: int = 64
     max_regions: int = 256
+    flatten_tol: int = 0
 
     def __post_init__(self) -> None:
         if self.trace_px is not None and self.trace_px < 16:
             raise ImageError(f"trace_px must be at least 16, got {self.trace_px}")
+        if not 0 <= self.flatten_tol <= 255:
+            raise ImageError(f"flatten_tol must be from 0 to 255, got {self.flatten_tol}")
 
 
 def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = DecomposeOptions()) -> list[np.ndarray]:
@@ -82,6 +85,8 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
+    if options.flatten_tol:
+        traced = flatten_fills(traced, seg.region_map, colours, options.flatten_tol)
     return paint_frames(traced, seg.region_map, colours, order, steps, shapes, frames)
 
 
@@ -103,6 +108,17 @@ def _complete_shapes(
         points = np.concatenate([hulls[rid].points for rid in members])
         shapes[members[0]] = complete_shape(region_map, rank, members, points)
     return shapes
+
+
+def flatten_fills(image: np.ndarray, region_map: np.ndarray, colours: np.ndarray, tolerance: int) -> np.ndarray:
+    """Pixels within `tolerance` (every channel) of their region's colour take that colour exactly.
+
+    Compression noise (JPEG, WebP) would otherwise reach the tracer as specks of change in every step;
+    anti-aliased edges and real detail differ by more and are kept.
+    """
+    flat = np.take(colours[:, : image.shape[2]], region_map, axis=0)
+    near = cv2.absdiff(image, flat).max(axis=2) <= tolerance
+    return cv2.copyTo(flat, near.view(np.uint8), image.copy())
 
 
 def _own_shape(region_map: np.ndarray, rid: int, hull: RegionHull) -> ShapeMask:

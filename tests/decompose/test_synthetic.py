@@ -134,3 +134,15 @@ def test_noise_is_bounded_and_still_ends_at_the_input() -> None:
     image = np.random.default_rng(0).integers(0, 256, (128, 160, 3), dtype=np.uint8)
     frames = decompose_image(image, 9, DecomposeOptions(max_regions=32))
     assert len(frames) == 9 and np.array_equal(frames[-1], image)
+
+
+def test_flatten_removes_compression_noise_inside_fills() -> None:
+    image = disc_on_square_on_background()
+    noise = np.random.default_rng(1).integers(-6, 7, image.shape)
+    noisy = np.clip(image.astype(int) + noise, 0, 255).astype(np.uint8)
+    exact = decompose_image(noisy, 4)
+    assert np.array_equal(exact[-1], noisy)  # default: the input, noise and all
+    flat = decompose_image(noisy, 4, DecomposeOptions(flatten_tol=16))[-1]
+    inside_square = flat[30:60, 30:60].reshape(-1, 3)
+    assert len(np.unique(inside_square, axis=0)) == 1 and close(inside_square[0], ORANGE, 2)
+    assert np.abs(flat.astype(int) - image).max() <= 16 + 6
