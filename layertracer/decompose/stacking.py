@@ -1,9 +1,10 @@
 """Which region lies on top of which, and what a region looks like whole (amodal completion).
 
 The cue is the convex hull: a shape that is partly covered keeps its outline around the cover, so its hull
-reaches into the shape on top of it, while the covering shape's hull does not reach back. Containment is the
-extreme case (a shape inside another's hole lies fully in the other's hull). Where the hulls say nothing,
-larger shapes come first, so backgrounds and big bodies precede details.
+reaches into the shape on top of it, while the covering shape's hull does not reach back. A shape whose outline
+runs along one neighbour only sits in that neighbour's hole, on top of it. Where the cues say nothing, larger
+shapes come first, so backgrounds and big bodies precede details. Completion then draws each shape whole:
+a rectangle, circle or hull around what is visible, filled only where later shapes will cover it.
 """
 
 from __future__ import annotations
