@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test test-all bench clean
+.PHONY: setup browser demo test test-all bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +15,28 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
-	$(BIN)/python -m layertracer vectorize-grid manifests/data --frames 4 -o out/demo/svg
-	@echo "demo: layered SVGs in out/demo/svg/ (open them in Inkscape to see the layers)"
+# The report tests drive Debian's Chromium (never a downloaded browser); they skip with a reason without it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || echo "chromium not installed (needs root and apt-get): browser tests will be skipped"; }
 
-test: setup
+demo: setup
+	rm -rf out/demo
+	$(BIN)/layertracer run manifests/demo.jsonl --out out/demo
+	$(BIN)/layertracer report out/demo
+	@echo "demo: layered SVGs in out/demo/svg/, index in out/demo/index/, report: out/demo/report/index.html"
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
-test-all: setup
+test-all: setup browser
 	$(BIN)/python -m pytest -q -m ""
+
+bench: setup
+	$(BIN)/python -m benchmarks.vectorize_quality
+	$(BIN)/python -m benchmarks.image_quality
+	$(BIN)/python -m benchmarks.pipeline_scaling
 
 clean:
 	rm -rf out .pytest_cache
