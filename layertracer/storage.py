@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import posixpath
 import uuid
@@ -72,7 +73,8 @@ def read_bytes(uri: str, storage_options: StorageOptions | None = None, max_byte
 def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | None = None) -> None:
     """Write so that the final name only ever shows the complete object.
 
-    Local files go to a temporary sibling and are renamed; object stores publish an object in one PUT.
+    Local files go to a temporary sibling and are renamed; object stores publish an object in one PUT,
+    with its content type, so a browser shows an SVG or a report page served from a bucket.
     """
     fs, path = filesystem(uri, storage_options)
     try:
@@ -87,9 +89,22 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | 
                 if os.path.exists(tmp):
                     os.remove(tmp)
         else:
-            fs.pipe_file(path, data)
+            fs.pipe_file(path, data, **_content_type(fs, path))
     except OSError as exc:
         raise StorageError(f"{uri}: cannot write ({exc})") from None
+
+
+def _content_type(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, str]:
+    """The store's own keyword for the object's content type (s3fs and gcsfs spell it differently)."""
+    kind = mimetypes.guess_type(path)[0]
+    protocols = set(_protocols(fs))
+    if kind is None:
+        return {}
+    if protocols & {"s3", "s3a"}:
+        return {"ContentType": kind}
+    if protocols & {"gs", "gcs"}:
+        return {"content_type": kind}
+    return {}
 
 
 def _protocols(fs: fsspec.AbstractFileSystem) -> tuple[str, ...]:

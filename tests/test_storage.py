@@ -30,3 +30,13 @@ def test_memory_filesystem_round_trip():
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(StorageError, match="no such file"):
         storage.read_bytes(str(tmp_path / "nope.png"))
+
+
+def test_objects_carry_their_content_type(s3_storage_options):
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**s3_storage_options)
+    fs.mkdir("lt-content-type")
+    for name, kind in [("a.svg", "image/svg+xml"), ("report/index.html", "text/html"), ("b.png", "image/png")]:
+        storage.write_bytes_atomic(f"s3://lt-content-type/{name}", b"x", s3_storage_options)
+        assert fs.info(f"lt-content-type/{name}")["ContentType"] == kind
