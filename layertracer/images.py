@@ -34,14 +34,13 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits(), name: str = "
         raise ImageError(f"{name}: {len(data)} bytes exceeds the limit of {limits.max_bytes}")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Our own limit decides (so --max-pixels can go above Pillow's warning threshold); Pillow's hard
+            # limit (DecompressionBombError, twice that threshold) still refuses headers beyond it, unread.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > limits.max_pixels:
-                raise ImageError(
-                    f"{name}: {width}x{height} pixels exceeds the limit of {limits.max_pixels} "
-                    "(raise it with --max-pixels)"
-                )
+                raise _too_many_pixels(name, f"{width}x{height}", limits)
             if width < 1 or height < 1:
                 raise ImageError(f"{name}: empty image ({width}x{height})")
             img.seek(0)
@@ -51,8 +50,8 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits(), name: str = "
         raise
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not a readable image (unknown format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{name}: not a readable image ({_first_line(exc)})") from None
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(name, f"more than {_pillow_max_pixels()}", limits) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({_first_line(exc)})") from None
     return _to_rgb_or_rgba(img)
@@ -71,6 +70,17 @@ def _to_rgb_or_rgba(img: Image.Image) -> np.ndarray:
     if has_alpha and rgba[..., 3].min() == 255:
         rgba = rgba[..., :3]
     return np.ascontiguousarray(rgba)
+
+
+def _pillow_max_pixels() -> int:
+    """Pillow refuses to open images above twice its MAX_IMAGE_PIXELS, whatever our limit says."""
+    return 2 * Image.MAX_IMAGE_PIXELS
+
+
+def _too_many_pixels(name: str, size: str, limits: ImageLimits) -> ImageError:
+    limit = min(limits.max_pixels, _pillow_max_pixels())
+    hint = "raise it with --max-pixels" if limit == limits.max_pixels else "Pillow's limit for one image"
+    return ImageError(f"{name}: {size} pixels exceeds the limit of {limit} ({hint}); refused before decoding")
 
 
 def _first_line(exc: BaseException) -> str:
