@@ -11,6 +11,7 @@ reaches its final colour in the designer's frames (f4 and f9) and in ours.
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 import re
 import statistics
 import time
@@ -24,12 +25,9 @@ from tqdm import tqdm
 from layertracer.decompose import DecomposeOptions, decompose_image
 from layertracer.images import decode_image
 from layertracer.metrics import count_paths, mse, render_svg
-from layertracer.vectorize import TraceOptions, vectorize_frames
+from layertracer.vectorize import TraceOptions, VtracerSettings, vectorize_frames
 
-PAPER_VTRACER = dict(
-    colormode="color", hierarchical="stacked", mode="spline", filter_speckle=4, color_precision=6,
-    layer_difference=16, corner_threshold=60, length_threshold=4.0, splice_threshold=45,
-)
+PAPER_VTRACER = dict(colormode="color", hierarchical="stacked", mode="spline", **asdict(VtracerSettings()))
 REACH_TOLERANCE = 16  # max channel difference at which a pixel counts as showing its final colour
 _GROUP_RE = re.compile(r'<g\b[^>]*\bid="layer-\d+"[^>]*>(.*?)</g>', re.S)
 

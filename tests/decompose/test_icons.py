@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import vtracer
 from layertracer.decompose import decompose_image
 from layertracer.images import decode_image
 from layertracer.metrics import mse, render_svg
-from layertracer.vectorize import vectorize_frames
+from layertracer.vectorize import VtracerSettings, vectorize_frames
 
 # Multi-shape icons from each source set; the benchmark (benchmarks/image_quality.py) runs all 40.
 ICONS = [
@@ -25,10 +26,7 @@ ICONS = [
 ]
 # On the dev set our MSE is 0.13x-1.8x plain vtracer's on the same raster (median 0.4x): 2x bounds each icon.
 MAX_MSE_RATIO = 2.0
-PAPER_VTRACER = dict(
-    colormode="color", hierarchical="stacked", mode="spline", filter_speckle=4, color_precision=6,
-    layer_difference=16, corner_threshold=60, length_threshold=4.0, splice_threshold=45,
-)
+PAPER_VTRACER = dict(colormode="color", hierarchical="stacked", mode="spline", **asdict(VtracerSettings()))
 
 
 def _drawn_layers(svg: str) -> int:
@@ -45,7 +43,8 @@ def test_icon_render_matches_the_input_in_layers(bench_dir: Path, name: str) -> 
     assert np.array_equal(frames[-1], image)
     layered = vectorize_frames(frames)
     ours = mse(render_svg(layered.svg, width, height), image)
-    plain = mse(render_svg(vtracer.convert_raw_image_to_svg(png, img_format="png", **PAPER_VTRACER), width, height), image)
+    plain_svg = vtracer.convert_raw_image_to_svg(png, img_format="png", **PAPER_VTRACER)
+    plain = mse(render_svg(plain_svg, width, height), image)
     assert ours <= MAX_MSE_RATIO * plain, f"{name}: MSE {ours:.2e} vs plain vtracer {plain:.2e}"
     assert _drawn_layers(layered.svg) >= 3
 
