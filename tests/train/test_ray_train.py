@@ -1,4 +1,7 @@
-"""Ray Train: two DDP workers on CPU (tiny Flux), each reading its shard of the dataset through Ray Data."""
+"""Ray Train: two DDP workers on CPU (tiny Flux), each reading its shard of the dataset through Ray Data.
+
+The run also goes through gradient accumulation (DDP no_sync on the first micro-batch) and Prodigy.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ def test_two_workers_train_image2layers_and_save_one_lora(
     out = tmp_path / "lora"
     args = [
         "train", grid_dataset, "--model", tiny_flux_dir, "--out", str(out), "--mode", "image2layers",
-        "--steps", "2", "--batch-size", "1", "--rank", "4", "--checkpoint-every", "2",
+        "--steps", "2", "--batch-size", "1", "--grad-accum", "2", "--optimizer", "prodigy", "--lr", "1.0",
+        "--rank", "4", "--checkpoint-every", "2",
         "--workers", "2", "--cpus-per-worker", "0.5", "--no-gpu",
     ]
     assert main(args) == 0
