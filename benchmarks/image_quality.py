@@ -115,7 +115,8 @@ def main() -> None:
               f"{med[f'up{up}_layers']:.0f} | {med[f'up{up}_s'] * 1000:.0f} ms | "
               f"{med[f'up{up}_mse'] / med['vt_mse']:.2f} | {med[f'up{up}_paths'] / med['vt_paths']:.2f} | "
               f"{med[f'up{up}_s'] / med['vt_s']:.2f} |")
-    print(f"\ndecompose alone: {med['decompose_s'] * 1000:.0f} ms/icon ({med['decompose_s'] / med['vt_s']:.2f} x plain vtracer)")
+    print(f"\ndecompose alone: {med['decompose_s'] * 1000:.0f} ms/icon "
+          f"({med['decompose_s'] / med['vt_s']:.2f} x plain vtracer)")
     print(f"order agreement (Spearman, median over icons): f4 {med['order_f4']:.2f}, f9 {med['order_f9']:.2f}; "
           f"mean f4 {statistics.mean(r['order_f4'] for r in rows):.2f}, "
           f"f9 {statistics.mean(r['order_f9'] for r in rows):.2f}")

@@ -64,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
     if args.model:
         failures = _run_with_model(args, pairs, trace, frames_dir)
         return filebatch.report_failures(failures, len(pairs))
+    decompose = DecomposeOptions(trace_px=args.trace_px, flatten_tol=args.flatten)
     job = partial(
-        vectorize_image_file, frames=args.frames, decompose=DecomposeOptions(trace_px=args.trace_px, flatten_tol=args.flatten),
-        trace=trace, max_pixels=args.max_pixels, frames_out=args.frames_out, per_stem=is_dir,
+        vectorize_image_file, frames=args.frames, decompose=decompose, trace=trace, max_pixels=args.max_pixels,
+        frames_out=args.frames_out, per_stem=is_dir,
     )
     if is_dir:
         failures = filebatch.run_files(pairs, job, args.workers, desc="vectorize")
