@@ -4,7 +4,7 @@ For every icon of `bench/frames/dev/f4` and `f9`: our layered SVG from the frame
 settings) on `final.png` — full-render MSE at cell size on white, paths, layers, time; the designer's
 own element count; and per step K, our layers 1..K vs frame K against plain vtracer traced on frame K.
 
-    .venv/bin/python -m benchmarks.vectorize_quality [--bench ../shared/bench] [--limit N] [--plots DIR]
+    .venv/bin/python -m benchmarks.vectorize_quality [--bench ../shared/bench] [--limit N] [--plots DIR] [--upscale K]
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
     parser.add_argument("--limit", type=int, default=None, help="first N icons per set (quick runs)")
     parser.add_argument("--plots", type=Path, default=Path("out/benchmarks"), help="where PNG plots go")
+    parser.add_argument("--upscale", type=int, default=TraceOptions().upscale, help="tracing resolution multiple")
     args = parser.parse_args()
-    options = TraceOptions()
+    options = TraceOptions(upscale=args.upscale)
     print(f"layer-wise vectorization vs plain vtracer, {TARGETS}")
     for frames in (4, 9):
         rows = [measure(icon, options) for icon in tqdm(load_icons(args.bench, frames, args.limit), desc=f"f{frames}")]

@@ -46,11 +46,11 @@ def layer_raster(
     x0, x1 = max(0, x - PAD_PX), min(width, x + w + PAD_PX)
     box = (slice(y0, y1), slice(x0, x1))
     solid = core(changed[box])
-    old = flatten_on_white(under[box]).astype(np.float32)
-    new = flatten_on_white(over[box]).astype(np.float32)
+    old = flatten_on_white(under[box])
+    new = flatten_on_white(over[box])
 
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
-    solid_colors, drawn, settled = clean_colors(new[solid], old[solid], base)
+    solid_colors, drawn, settled = clean_colors(new[solid].astype(np.float32), old[solid].astype(np.float32), base)
     anchor = solid.copy()
     solid[solid] = drawn
     anchor[anchor] = drawn & settled
@@ -62,29 +62,29 @@ def layer_raster(
     distance, labels = cv2.distanceTransformWithLabels(
         (~anchor).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
-    shape_color = solid_colors[(drawn & settled)][np.maximum(labels, 1) - 1]
-    pure = shape_color.copy()
-    pure[anchor] = solid_colors[drawn & settled]
+    anchor_colors = np.clip(solid_colors[drawn & settled] + 0.5, 0, 255).astype(np.uint8)
+    pure = anchor_colors[np.maximum(labels, 1) - 1]
 
-    coverage = _coverage(old, new, shape_color)
-    coverage[distance > EDGE_BAND_PX] = 0.0
-    coverage[solid] = 1.0
+    coverage = solid.astype(np.float32)
+    band = (distance <= EDGE_BAND_PX) & ~solid
+    coverage[band] = _coverage(old[band], new[band], pure[band])
     if over.shape[-1] == 4:
         coverage = np.minimum(coverage, over[box][..., 3].astype(np.float32) / 255.0)
 
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
         pure = cv2.resize(pure, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
-    rgba = np.dstack([np.clip(pure + 0.5, 0, 255).astype(np.uint8), np.where(coverage >= 0.5, 255, 0).astype(np.uint8)])
-    return LayerRaster(rgba=rgba, x=int(x0), y=int(y0))
+    alpha = np.where(coverage >= 0.5, 255, 0).astype(np.uint8)
+    return LayerRaster(rgba=cv2.merge([*cv2.split(pure), alpha]), x=int(x0), y=int(y0))
 
 
 def _coverage(old: np.ndarray, new: np.ndarray, shape_color: np.ndarray) -> np.ndarray:
     """Fraction of the way each pixel moved from `old` towards `shape_color` (projected, clipped to 0..1)."""
-    toward = shape_color - old
-    moved = new - old
-    length2 = np.einsum("hwc,hwc->hw", toward, toward)
-    fraction = np.einsum("hwc,hwc->hw", moved, toward) / np.maximum(length2, 1.0)
+    old = old.astype(np.float32)
+    toward = shape_color.astype(np.float32) - old
+    moved = new.astype(np.float32) - old
+    length2 = np.einsum("nc,nc->n", toward, toward)
+    fraction = np.einsum("nc,nc->n", moved, toward) / np.maximum(length2, 1.0)
     # Where the shape has the old colour there is no edge to place: nothing of this step is visible.
     fraction[length2 < 64.0] = 0.0
     return np.clip(fraction, 0.0, 1.0)
