@@ -10,7 +10,7 @@ import argparse
 import os
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from layertracer import cliopts
 from layertracer.models.cli import add_model_arguments, add_sampling_arguments
@@ -56,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from layertracer import filebatch
     from layertracer.decompose import DecomposeOptions
+    from layertracer.errors import UserError
 
     is_dir = os.path.isdir(args.image)
     pairs = filebatch.output_pairs(args.image, args.output, ".svg") if is_dir else [(args.image, args.output)]
@@ -63,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     trace = cliopts.trace_options(args)
     if args.model:
         failures = _run_with_model(args, pairs, trace, frames_dir)
+        if failures and not is_dir:
+            raise UserError(failures[0][1])
         return filebatch.report_failures(failures, len(pairs))
     decompose = DecomposeOptions(trace_px=args.trace_px, flatten_tol=args.flatten)
     job = partial(
@@ -89,7 +92,8 @@ def vectorize_image_file(
 
 
 def _run_with_model(
-    args: argparse.Namespace, pairs: Sequence[tuple[str, str]], trace: TraceOptions, frames_dir: partial
+    args: argparse.Namespace, pairs: Sequence[tuple[str, str]], trace: TraceOptions,
+    frames_dir: Callable[[str], str | None],
 ) -> list[tuple[str, str]]:
     """Image2Layers: the model loads once, then every image is sampled and traced in turn."""
     from tqdm import tqdm
