@@ -115,8 +115,8 @@ def run_build(options: BuildOptions) -> dict:
     import ray
 
     data_uri = storage.join(options.out_uri, "data")
+    sources = list_sources(options.input_uri, options.storage_options)  # before anything is replaced
     _prepare_output(options, data_uri)
-    sources = list_sources(options.input_uri, options.storage_options)
     captions = (
         read_captions_csv(options.captions_csv, options.file_column, options.caption_column, options.storage_options)
         if options.captions_csv
@@ -137,12 +137,14 @@ def run_build(options: BuildOptions) -> dict:
         )
     )
     fs, path = storage.filesystem(data_uri, options.storage_options)
-    dataset.write_parquet(path, filesystem=_arrow_filesystem(fs))
+    try:
+        dataset.write_parquet(path, filesystem=_arrow_filesystem(fs))
+    finally:
+        ray.kill(registry)
     stats = _stats(data_uri, len(items), options.storage_options)
     storage.write_bytes_atomic(
         storage.join(options.out_uri, "stats.json"), json.dumps(stats, indent=2).encode(), options.storage_options
     )
-    ray.kill(registry)
     return stats
 
 

@@ -85,6 +85,8 @@ def parse_svg(data: bytes, limits: SvgLimits = SvgLimits(), name: str = "svg") -
         raise SvgError(f"{name}: refused unsafe XML ({type(exc).__name__})") from None
     except ParseError as exc:
         raise SvgError(f"{name}: not well-formed XML ({exc})") from None
+    except (LookupError, UnicodeError) as exc:  # an encoding declaration Python does not know
+        raise SvgError(f"{name}: unreadable text encoding ({exc})") from None
     if local_name(root.tag) != "svg" or not is_svg_element(root):
         raise SvgError(f"{name}: root element is <{local_name(root.tag)}>, not <svg>")
     _check_tree(root, limits, name)

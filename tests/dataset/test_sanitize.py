@@ -47,6 +47,7 @@ HOSTILE = {
     "zero viewBox": (svg(RECT, root='viewBox="0 0 0 10"'), "no positive finite size"),
     "bad viewBox": (svg(RECT, root='viewBox="0 0 ten 10"'), "not four numbers"),
     "not xml": (b"<svg <<<", "not well-formed"),
+    "unknown encoding": (b'<?xml version="1.0" encoding="x-unknown"?>' + svg(RECT), "unreadable text encoding"),
     "not svg": (b'<html xmlns="http://www.w3.org/1999/xhtml"/>', "not <svg>"),
     "empty": (b"   ", "empty file"),
 }
