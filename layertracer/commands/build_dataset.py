@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     from layertracer.dataset.captions import CaptionOptions
     from layertracer.dataset.example import DatasetOptions
-    from layertracer.dataset.job import BuildOptions, run_build
+    from layertracer.dataset.job import BuildOptions, plan_build, run_build
     from layertracer.dataset.sanitize import SvgLimits
     from layertracer.errors import UserError
     from layertracer.pipeline.run import connect
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         file_column=args.file_column, caption_column=args.caption_column, kohya=args.kohya,
         overwrite=args.overwrite, batch_size=args.batch_size, storage_options=args.storage_options,
     )
+    items = plan_build(options)
     connect(args.address)
-    stats = run_build(options)
+    stats = run_build(options, items)
     print(json.dumps(stats, indent=2))
     return 0

@@ -110,21 +110,24 @@ def mark_duplicates_and_write_kohya(batch: pa.Table, registry, options: BuildOpt
     return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
 
 
-def run_build(options: BuildOptions) -> dict:
-    """Run the job on the current Ray cluster (the caller starts or connects Ray); returns the stats it wrote."""
-    import ray
-
-    data_uri = storage.join(options.out_uri, "data")
-    sources = list_sources(options.input_uri, options.storage_options)  # before anything is replaced
-    _prepare_output(options, data_uri)
+def plan_build(options: BuildOptions) -> list[dict]:
+    """The job's input rows (source, id, sidecar description); no Ray needed, so bad input fails fast."""
+    _existing_dataset(options, storage.join(options.out_uri, "data"))
+    sources = list_sources(options.input_uri, options.storage_options)
     captions = (
         read_captions_csv(options.captions_csv, options.file_column, options.caption_column, options.storage_options)
         if options.captions_csv
         else {}
     )
-    items = [
-        {"source": s.uri, "id": s.id, "sidecar": lookup_caption(captions, s.uri, s.relative)} for s in sources
-    ]
+    return [{"source": s.uri, "id": s.id, "sidecar": lookup_caption(captions, s.uri, s.relative)} for s in sources]
+
+
+def run_build(options: BuildOptions, items: list[dict]) -> dict:
+    """Run the job for `plan_build`'s rows on the current Ray cluster (the caller connects); returns its stats."""
+    import ray
+
+    data_uri = storage.join(options.out_uri, "data")
+    _prepare_output(options, data_uri)
     registry = ray.remote(num_cpus=0)(FirstSeen).remote()
     dataset = (
         ray.data.from_items(items, override_num_blocks=max(1, min(-(-len(items) // options.batch_size), 10_000)))
@@ -148,15 +151,24 @@ def run_build(options: BuildOptions) -> dict:
     return stats
 
 
-def _prepare_output(options: BuildOptions, data_uri: str) -> None:
+def _existing_dataset(options: BuildOptions, data_uri: str) -> bool:
+    """Whether OUT already holds a dataset to replace; one without --overwrite is refused (never appended to)."""
     fs, path = storage.filesystem(data_uri, options.storage_options)
-    if fs.exists(path) and fs.ls(path):
-        if not options.overwrite:
-            raise UserError(f"{data_uri} already holds a dataset (pass --overwrite to replace it)")
-        fs.rm(path, recursive=True)
-        kohya_fs, kohya_path = storage.filesystem(storage.join(options.out_uri, KOHYA_FOLDER), options.storage_options)
-        if kohya_fs.exists(kohya_path):
-            kohya_fs.rm(kohya_path, recursive=True)
+    if not (fs.exists(path) and fs.ls(path)):
+        return False
+    if not options.overwrite:
+        raise UserError(f"{data_uri} already holds a dataset (pass --overwrite to replace it)")
+    return True
+
+
+def _prepare_output(options: BuildOptions, data_uri: str) -> None:
+    """Clear a previous dataset and its kohya pairs when --overwrite allows it."""
+    if not _existing_dataset(options, data_uri):
+        return
+    for uri in (data_uri, storage.join(options.out_uri, KOHYA_FOLDER)):
+        fs, path = storage.filesystem(uri, options.storage_options)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
 
 
 def _arrow_filesystem(fs):
