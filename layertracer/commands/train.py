@@ -76,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
         result = train_in_process(options)
     else:
         from layertracer.pipeline.run import connect
+        from layertracer.train.data import open_dataset
         from layertracer.train.ray_train import ClusterOptions, train_on_ray
 
+        open_dataset(options.data_uri, options.storage_options)  # fail fast, before Ray starts
         connect(args.address)
         cluster = ClusterOptions(
             workers=args.workers, use_gpu=False if args.no_gpu else None, cpus_per_worker=args.cpus_per_worker

@@ -37,13 +37,8 @@ def data_path(data_uri: str) -> str:
     return nested if storage.exists(nested) else data_uri
 
 
-def parquet_batches(
-    data_uri: str, batch_size: int, seed: int, shuffle_buffer: int = 256, storage_options=None
-) -> Iterator[pa.Table]:
-    """Endless batches of ok rows; fragment order and a row buffer are reshuffled every epoch.
-
-    The dataset is opened here, not on the first batch, so a wrong DATA_URI fails before any model loads.
-    """
+def open_dataset(data_uri: str, storage_options=None):
+    """The dataset's Parquet files as a pyarrow dataset; a UserError when DATA_URI is not a build-dataset output."""
     import pyarrow.dataset as ds
     from pyarrow.fs import FSSpecHandler, PyFileSystem
 
@@ -56,6 +51,17 @@ def parquet_batches(
     missing = [c for c in (*COLUMNS, "status") if c not in dataset.schema.names]
     if missing:
         raise UserError(f"{data_uri}: not a build-dataset output (no column {', '.join(missing)})")
+    return dataset
+
+
+def parquet_batches(
+    data_uri: str, batch_size: int, seed: int, shuffle_buffer: int = 256, storage_options=None
+) -> Iterator[pa.Table]:
+    """Endless batches of ok rows; fragment order and a row buffer are reshuffled every epoch.
+
+    The dataset is opened here, not on the first batch, so a wrong DATA_URI fails before any model loads.
+    """
+    dataset = open_dataset(data_uri, storage_options)
     return _parquet_epochs(dataset, data_uri, batch_size, random.Random(seed), shuffle_buffer)
 
 
