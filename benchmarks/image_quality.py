@@ -5,36 +5,28 @@ wall time of (a) plain vtracer with the LayerTracer paper's settings and (b) `de
 vectorizer. Order agreement: Spearman correlation, over the icon's pixels, between the step at which a pixel
 reaches its final colour in the designer's frames (f4 and f9) and in ours.
 
-    .venv/bin/python benchmarks/image_quality.py [--bench ../shared/bench] [--limit N] [--upscale 1 2]
+    .venv/bin/python -m benchmarks.image_quality [--bench ../shared/bench] [--limit N] [--upscale 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
-import re
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
-import vtracer
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
+from benchmarks.common import DEFAULT_BENCH, plain_vtracer
+from benchmarks.plots import plot_quality_vs_paths, plot_time_per_icon
 from layertracer.decompose import DecomposeOptions, decompose_image
 from layertracer.images import decode_image
-from layertracer.metrics import count_paths, mse, render_svg
-from layertracer.vectorize import TraceOptions, VtracerSettings, vectorize_frames
+from layertracer.metrics import count_drawn_layers, count_paths, mse, render_svg
+from layertracer.vectorize import TraceOptions, vectorize_frames
 
-PAPER_VTRACER = dict(colormode="color", hierarchical="stacked", mode="spline", **asdict(VtracerSettings()))
 REACH_TOLERANCE = 16  # max channel difference at which a pixel counts as showing its final colour
-_GROUP_RE = re.compile(r'<g\b[^>]*\bid="layer-\d+"[^>]*>(.*?)</g>', re.S)
-
-
-def drawn_layers(svg: str) -> int:
-    """Layer groups that hold at least one path (the contract keeps empty groups; they are not layers drawn)."""
-    return sum(1 for body in _GROUP_RE.findall(svg) if "<path" in body)
 
 
 def reach_steps(frames: list[np.ndarray]) -> np.ndarray:
@@ -60,9 +52,9 @@ def load(path: Path) -> np.ndarray:
     return decode_image(path.read_bytes(), name=str(path))
 
 
-def plain_vtracer(png: bytes, width: int, height: int) -> tuple[str, float]:
+def timed_vtracer(image: np.ndarray) -> tuple[str, float]:
     start = time.perf_counter()
-    svg = vtracer.convert_raw_image_to_svg(png, img_format="png", **PAPER_VTRACER)
+    svg = plain_vtracer(image)
     return svg, time.perf_counter() - start
 
 
@@ -76,17 +68,16 @@ def layered(image: np.ndarray, trace: TraceOptions) -> tuple[str, float, float]:
 
 
 def measure_icon(icon_dir: Path, upscales: list[int]) -> dict[str, float]:
-    png = (icon_dir / "final.png").read_bytes()
-    image = decode_image(png, name=icon_dir.name)
+    image = load(icon_dir / "final.png")
     height, width = image.shape[:2]
     row: dict[str, float] = {}
-    svg, seconds = plain_vtracer(png, width, height)
+    svg, seconds = timed_vtracer(image)
     row.update(vt_mse=mse(render_svg(svg, width, height), image), vt_paths=count_paths(svg), vt_s=seconds)
     for up in upscales:
         svg, seconds, decompose_s = layered(image, TraceOptions(upscale=up))
         row.update({
             f"up{up}_mse": mse(render_svg(svg, width, height), image), f"up{up}_paths": count_paths(svg),
-            f"up{up}_layers": drawn_layers(svg), f"up{up}_s": seconds, "decompose_s": decompose_s,
+            f"up{up}_layers": count_drawn_layers(svg), f"up{up}_s": seconds, "decompose_s": decompose_s,
         })
     for frames in (4, 9):
         truth_dir = icon_dir.parent.parent / f"f{frames}" / icon_dir.name
@@ -97,9 +88,10 @@ def measure_icon(icon_dir: Path, upscales: list[int]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "bench")
+    parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--upscale", type=int, nargs="+", default=[1, 2], help="vectorizer upscales to compare")
+    parser.add_argument("--plots", type=Path, default=Path("out/benchmarks"), help="where PNG plots go")
     args = parser.parse_args()
     icons = sorted((args.bench / "frames" / "dev" / "f4").iterdir())[: args.limit]
     rows = [measure_icon(d, args.upscale) for d in tqdm(icons, desc="icons")]
@@ -120,6 +112,16 @@ def main() -> None:
     print(f"order agreement (Spearman, median over icons): f4 {med['order_f4']:.2f}, f9 {med['order_f9']:.2f}; "
           f"mean f4 {statistics.mean(r['order_f4'] for r in rows):.2f}, "
           f"f9 {statistics.mean(r['order_f9'] for r in rows):.2f}")
+
+    methods = {"plain vtracer": "vt"} | {f"decompose+vectorize x{up}": f"up{up}" for up in args.upscale}
+    plot_quality_vs_paths(
+        {name: {"paths": [r[f"{key}_paths"] for r in rows], "mse": [r[f"{key}_mse"] for r in rows]}
+         for name, key in methods.items()},
+        args.plots / "image_quality.png",
+    )
+    plot_time_per_icon({name: [r[f"{key}_s"] for r in rows] for name, key in methods.items()},
+                       args.plots / "image_time.png")
+    print(f"plots in {args.plots}/")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from benchmarks.common import DEFAULT_BENCH, BenchIcon, load_icons, mean, median, plain_vtracer
 from benchmarks.plots import plot_quality_vs_paths, plot_time_per_icon
-from layertracer.metrics import count_paths, layer_renders, mse, render_svg
+from layertracer.metrics import count_drawn_layers, count_paths, layer_renders, mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
 
 TARGETS = "targets: MSE <= 0.7x vtracer, paths <= 1.2x vtracer and <= 1.5x designer, steps <= vtracer, time <= 2x"
@@ -38,17 +38,12 @@ def measure(icon: BenchIcon, options: TraceOptions) -> dict:
         "ours_paths": ours.n_paths,
         "plain_paths": count_paths(plain),
         "designer": icon.n_elements,
-        "layers": sum(1 for k in range(ours.n_layers) if f'id="layer-{k + 1}"' in ours.svg and _drawn(ours.svg, k + 1)),
+        "layers": count_drawn_layers(ours.svg),
         "ours_s": ours_s,
         "plain_s": plain_s,
         "step_ours": [mse(render, frame) for render, frame in zip(steps, icon.frames)],
         "step_plain": [mse(render_svg(plain_vtracer(f), width, height), f) for f in icon.frames],
     }
-
-
-def _drawn(svg: str, k: int) -> bool:
-    start = svg.index(f'id="layer-{k}"')
-    return "<path" in svg[start : svg.index("</g>", start)]
 
 
 def report(frames: int, rows: list[dict]) -> list[str]:

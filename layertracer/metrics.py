@@ -102,5 +102,10 @@ def count_paths(svg: str | bytes) -> int:
 
 
 def count_layers(svg: str | bytes) -> int:
-    """Layer groups per the layered-SVG contract (`<g id="layer-K">`)."""
+    """Layer groups per the layered-SVG contract (`<g id="layer-K">`), empty steps included."""
     return len(set(_LAYER_RE.findall(_as_bytes(svg))))
+
+
+def count_drawn_layers(svg: str | bytes) -> int:
+    """Layer groups that hold at least one path: the steps that drew something."""
+    return sum(1 for match in _LAYER_GROUP_RE.finditer(_as_bytes(svg)) if _PATH_RE.search(match.group(3)))

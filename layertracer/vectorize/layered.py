@@ -17,7 +17,7 @@ from layertracer.grid import GridSpec, split_grid
 from layertracer.vectorize.masks import (
     MaskOptions,
     align_frames,
-    background_color,
+    paper_color,
     change_mask,
     drop_covered,
     foreground_mask,
@@ -97,7 +97,8 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
     # Each step is what its frame shows over the frame before (step 1: over the bare background), so a
     # recoloured region is traced in its new colour and its edges blend against what lies beneath.
     if prepared[0].shape[-1] == 3:
-        canvas = np.full_like(prepared[0], background_color(prepared[-1]).astype(np.uint8))
+        paper = paper_color(prepared[-1], options.masks)
+        canvas = np.full_like(prepared[0], 255 if paper is None else paper.astype(np.uint8))
     else:
         canvas = np.zeros_like(prepared[0])
     layers: list[list[Path]] = [

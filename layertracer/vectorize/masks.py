@@ -34,6 +34,15 @@ def background_color(frame: np.ndarray) -> np.ndarray:
     return np.median(border, axis=0).astype(np.int16)
 
 
+def paper_color(frame: np.ndarray, options: MaskOptions) -> np.ndarray | None:
+    """The white (or near-white) paper an RGB frame is drawn on, or None if its border is coloured.
+
+    Only paper is background that can be dropped; a coloured full-bleed background is drawn content.
+    """
+    color = background_color(frame)
+    return color if int(np.abs(255 - color).max()) <= options.background_tolerance else None
+
+
 def normalize_backgrounds(frames: Sequence[np.ndarray], tolerance: int) -> list[np.ndarray]:
     """Repaint each frame's background in the last frame's shade, so a shade change is not a 'step'."""
     target = background_color(frames[-1])
@@ -156,6 +165,8 @@ def foreground_mask(frame: np.ndarray, options: MaskOptions) -> np.ndarray:
     """
     if frame.shape[-1] == 4:
         return drop_specks(frame[..., 3] > 0, options.min_area_fraction)
+    if paper_color(frame, options) is None:
+        return np.ones(frame.shape[:2], bool)  # a coloured full-bleed background is part of the drawing
     background = np.broadcast_to(background_color(frame).astype(np.uint8), frame.shape)
     distance = _channel_max(cv2.absdiff(frame, np.ascontiguousarray(background)))
     flood = (distance <= options.color_tolerance).astype(np.uint8)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
-import vtracer
 
+from benchmarks.common import plain_vtracer
 from layertracer.decompose import decompose_image
 from layertracer.images import decode_image
-from layertracer.metrics import mse, render_svg
-from layertracer.vectorize import VtracerSettings, vectorize_frames
+from layertracer.metrics import count_drawn_layers, mse, render_svg
+from layertracer.vectorize import vectorize_frames
 
 # Multi-shape icons from each source set; the benchmark (benchmarks/image_quality.py) runs all 40.
 ICONS = [
@@ -26,12 +24,6 @@ ICONS = [
 ]
 # On the dev set our MSE is 0.13x-1.8x plain vtracer's on the same raster (median 0.4x): 2x bounds each icon.
 MAX_MSE_RATIO = 2.0
-PAPER_VTRACER = dict(colormode="color", hierarchical="stacked", mode="spline", **asdict(VtracerSettings()))
-
-
-def _drawn_layers(svg: str) -> int:
-    """Layer groups holding a path (the contract keeps a group for every step, empty or not)."""
-    return sum("<path" in body for body in re.findall(r'<g\b[^>]*\bid="layer-\d+"[^>]*>(.*?)</g>', svg, re.S))
 
 
 @pytest.mark.parametrize("name", ICONS)
@@ -43,10 +35,9 @@ def test_icon_render_matches_the_input_in_layers(bench_dir: Path, name: str) -> 
     assert np.array_equal(frames[-1], image)
     layered = vectorize_frames(frames)
     ours = mse(render_svg(layered.svg, width, height), image)
-    plain_svg = vtracer.convert_raw_image_to_svg(png, img_format="png", **PAPER_VTRACER)
-    plain = mse(render_svg(plain_svg, width, height), image)
+    plain = mse(render_svg(plain_vtracer(image), width, height), image)
     assert ours <= MAX_MSE_RATIO * plain, f"{name}: MSE {ours:.2e} vs plain vtracer {plain:.2e}"
-    assert _drawn_layers(layered.svg) >= 3
+    assert count_drawn_layers(layered.svg) >= 3
 
 
 def test_transparent_icon_keeps_a_transparent_background(bench_dir: Path) -> None:

@@ -139,3 +139,12 @@ def test_grid_equals_its_frames():
 def test_bad_frames_are_clear_errors(frames, match):
     with pytest.raises(GridError, match=match):
         vectorize_frames(frames)
+
+
+def test_a_coloured_full_bleed_background_is_drawn():
+    frames = [square(canvas(BLUE), WHITE, 60, 180)]
+    frames.append(disc(frames[0], RED))
+    result = vectorize_frames(frames)
+    rgba = render_svg(result.svg, SIZE, SIZE, background=None)
+    assert rgba[5, 5, 3] == 255 and near(rgba, 5, 5, BLUE)
+    assert mse(render_svg(result.svg, SIZE, SIZE), frames[-1]) < 5e-4
