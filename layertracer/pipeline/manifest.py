@@ -279,8 +279,10 @@ def _integer(record: dict[str, Any], name: str, default: int | None, low: int | 
         number = int(value.strip()) if isinstance(value, str) else int(value)
     except (TypeError, ValueError, OverflowError):
         raise RowError(f"'{name}' must be an integer, got {value!r}") from None
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise RowError(f"'{name}' must be between {low} and {high if high is not None else 'any'}, got {number}")
+    if low is not None and number < low:
+        raise RowError(f"'{name}' must be at least {low}, got {number}")
+    if high is not None and number > high:
+        raise RowError(f"'{name}' must be at most {high}, got {number}")
     return number
 
 

@@ -1,0 +1,95 @@
+"""`layertracer run` as users start it: one-line errors, refusing an existing index, and a run killed with SIGKILL
+part-way then finished with --resume (each id once in the index, ok ids not redone)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from layertracer.cli import main
+from layertracer.commands.run import storage_options_from_env
+from layertracer.pipeline.index import ok_ids, part_files, read_index, read_parts
+from tests.pipeline.icons import write_jsonl
+
+LAYERTRACER = [sys.executable, "-m", "layertracer"]
+ROWS = 60
+
+
+def run_cli(*argv: str, address: str) -> subprocess.Popen:
+    """`layertracer run` in its own process, joining the session's Ray (so no second cluster starts)."""
+    return subprocess.Popen([*LAYERTRACER, "run", *argv, "--address", address, "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_killed_run_finishes_with_resume(ray_local, tmp_path, inputs):
+    rows = [{"id": f"icon-{i:02d}", "kind": "grid", "image": str(inputs.grid(i % 4, 9))} for i in range(ROWS)]
+    manifest, out = str(write_jsonl(tmp_path / "m.jsonl", rows)), str(tmp_path / "out")
+    args = (manifest, "--out", out, "--batch-size", "1", "--index-rows-per-file", "1", "--cpu-actors", "1")
+
+    first = run_cli(*args, address=ray_local)
+    deadline = time.monotonic() + 120
+    while len(part_files(out)) < 3 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done_before = ok_ids(out)
+    assert 0 < len(done_before) < ROWS, "the run should have been killed part-way"
+
+    again = subprocess.run([*LAYERTRACER, "run", *args, "--resume", "--address", ray_local, "--no-progress"],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    todo = ROWS - len(done_before)
+    assert f"layertracer run: {todo} ok, 0 error of {todo} rows" in again.stdout
+
+    latest = read_index(out).to_pylist()
+    assert sorted(r["id"] for r in latest) == [r["id"] for r in rows] and {r["status"] for r in latest} == {"ok"}
+    attempts = [r["id"] for r in read_parts(out).to_pylist()]
+    assert all(attempts.count(i) == 1 for i in done_before)  # ok ids were not redone
+    assert sorted(os.listdir(f"{out}/svg")) == [f"{r['id']}.svg" for r in rows]
+
+
+def test_existing_index_is_refused_without_resume(ray_local, tmp_path, inputs, capsys):
+    manifest = str(write_jsonl(tmp_path / "m.jsonl", [{"id": "a", "kind": "grid", "image": str(inputs.grid(0, 4)),
+                                                       "frames": 4}]))
+    out = str(tmp_path / "out")
+    assert main(["run", manifest, "--out", out, "--no-progress"]) == 0
+    assert "layertracer run: 1 ok, 0 error of 1 rows" in capsys.readouterr().out
+    assert main(["run", manifest, "--out", out]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"layertracer run: error: {out} already has an index; pass --resume to finish that job, "
+        "or --overwrite to start over")
+    assert main(["run", manifest, "--out", out, "--resume", "--no-progress"]) == 0
+    assert "0 ok, 0 error of 0 rows" in capsys.readouterr().out  # nothing left to do
+    assert main(["run", manifest, "--out", out, "--overwrite", "--no-progress"]) == 0
+    assert "1 ok, 0 error of 1 rows" in capsys.readouterr().out
+    assert len(part_files(out)) == 1  # --overwrite started the index over
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["missing.jsonl", "--out", "o"], "missing.jsonl: no such manifest"),
+    (["m.txt", "--out", "o"], "cannot tell the manifest format from its name; pass --format"),
+    (["m.jsonl", "--out", "o", "--lora", "x.safetensors"], "--lora needs --model"),
+    (["m.jsonl", "--out", "o", "--cpu-actors", "0"], "--cpu-actors must be at least 1, got 0"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    Path("m.jsonl").write_text('{"prompt": "x"}\n')
+    Path("m.txt").write_text("x")
+    assert main(["run", *argv]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_aws_environment_becomes_explicit_storage_options():
+    env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+           "AWS_REGION": "eu-west-1"}
+    assert storage_options_from_env(env, ["s3://b/m.jsonl", "out"]) == {
+        "key": "k", "secret": "s", "endpoint_url": "http://127.0.0.1:9000", "client_kwargs": {"region_name": "eu-west-1"}}
+    assert storage_options_from_env({**env, "AWS_ENDPOINT_URL_S3": "http://s3"}, ["s3://b/o"])["endpoint_url"] == "http://s3"
+    assert storage_options_from_env(env, ["m.jsonl", "gs://b/out"]) == {}
