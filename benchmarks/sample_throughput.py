@@ -9,20 +9,21 @@ then batch 2/4 and torch.compile.
 Needs one CUDA GPU with >= 40 GiB; without one it says why and exits 0. `--smoke` runs the same measurements on
 the tiny CPU pipeline, to check the script itself (its numbers mean nothing).
 
-    python benchmarks/sample_throughput.py [--repeats 2] [--batch-sizes 1,2,4] [--no-compile] [--json OUT.json]
+    python -m benchmarks.sample_throughput [--repeats 2] [--batch-sizes 1,2,4] [--no-compile] [--json OUT.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
+
+from benchmarks.gpu import cuda_or_skip, forward_flops, timed
 
 SUBJECT = "a red fox head"
 # FLUX.1-dev's VAE, CLIP ViT-L/14 text tower and T5 v1.1 XXL encoder: the shapes that set the cost.
@@ -100,34 +101,10 @@ def build_full_size_pipeline(tokenizer_dir: str, device: str):
     return pipe
 
 
-def flops_per_step(pipe, canvas_px: int, text_tokens: int) -> float:
-    """Dense matmuls (2 x params x tokens) plus attention (4 x tokens^2 x width per block), one grid."""
-    transformer = pipe.transformer
-    tokens = (canvas_px // 16) ** 2 + text_tokens
-    params = sum(p.numel() for p in transformer.parameters())
-    width = transformer.config.num_attention_heads * transformer.config.attention_head_dim
-    blocks = transformer.config.num_layers + transformer.config.num_single_layers
-    return 2.0 * params * tokens + 4.0 * blocks * tokens**2 * width
-
-
 def measure(name: str, batch: int, run: Callable[[], None], repeats: int, steps: int, flops: float) -> Row:
     """Median seconds per grid over `repeats` runs after a warm-up; peak memory over the timed runs."""
-    import torch
-
-    cuda = torch.cuda.is_available()
-    run()  # warm-up: kernels, allocator, compilation
-    if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        if cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - started)
-    per_grid = statistics.median(times) / batch
-    peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
+    seconds, peak = timed(run, repeats)
+    per_grid = seconds / batch
     row = Row(name, batch, per_grid, steps / per_grid, flops * steps / per_grid / 1e12, peak)
     print(f"  {name} (batch {batch}): {per_grid:.2f} s/grid", flush=True)
     return row
@@ -137,11 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    if not args.smoke and not torch.cuda.is_available():
-        print(
-            "sample_throughput: skipped: no CUDA device here. It needs one GPU with >= 40 GiB "
-            "(FLUX.1-dev shapes, random bf16 weights, nothing downloaded); `--smoke` checks the script on CPU."
-        )
+    if not cuda_or_skip("sample_throughput", args.smoke):
         return 0
 
     import diffusers
@@ -167,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             sampler = FluxSampler(config, pipe=build_full_size_pipeline(tiny, "cuda"))
     pipe = sampler.pipe
     device = torch.cuda.get_device_name() if torch.cuda.is_available() and not args.smoke else "cpu (smoke)"
-    flops = flops_per_step(pipe, canvas, MAX_SEQUENCE_LENGTH)
+    flops = forward_flops(pipe.transformer, (canvas // 16) ** 2 + MAX_SEQUENCE_LENGTH)
     print(
         f"device: {device}; torch {torch.__version__}, diffusers {diffusers.__version__}; built in "
         f"{time.perf_counter() - started:.0f} s; {args.frames} frames at {canvas} px, {steps} steps, "

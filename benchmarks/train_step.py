@@ -13,20 +13,20 @@ Targets on one H100: peak <= 40 GiB at batch 1 (fits an A100-40G), >= 1 step/s a
 Needs one CUDA GPU with >= 40 GiB; without one it says why and exits 0. `--smoke` runs the same rows on the tiny
 CPU transformer, to check the script itself (its numbers mean nothing).
 
-    python benchmarks/train_step.py [--repeats 5] [--batch-sizes 1,2] [--rank 64] [--json OUT.json] [--smoke]
+    python -m benchmarks.train_step [--repeats 5] [--batch-sizes 1,2] [--rank 64] [--json OUT.json] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
+
+from benchmarks.gpu import cuda_or_skip, forward_flops, timed
 
 TEXT_TOKENS = 512  # T5 length FLUX.1-dev is sampled and trained with
 
@@ -99,35 +99,8 @@ def make_inputs(transformer, batch: int, canvas_px: int, text_tokens: int, mode:
     return inputs
 
 
-def flops_per_step(transformer, image_tokens: int, text_tokens: int, checkpointing: bool) -> float:
-    """Matmul FLOPs of one step: forward 2*N*P + attention, backward twice that, plus a recompute with checkpointing."""
-    params = sum(p.numel() for p in transformer.parameters())
-    config = transformer.config
-    tokens = image_tokens + text_tokens
-    blocks = config.num_layers + config.num_single_layers
-    inner = config.num_attention_heads * config.attention_head_dim
-    forward = 2 * params * tokens + 4 * blocks * tokens * tokens * inner
-    return forward * (4 if checkpointing else 3)
-
-
 def measure(name: str, batch: int, step: Callable[[], None], repeats: int, tokens: int, flops: float) -> Row:
-    import torch
-
-    cuda = torch.cuda.is_available()
-    for _ in range(2):  # warm-up: kernels, allocator, optimizer state
-        step()
-    if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        if cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - started)
-    seconds = statistics.median(times)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
+    seconds, peak = timed(step, repeats, warmups=2)
     return Row(name, batch, seconds, 1 / seconds, batch * tokens / seconds, batch * flops / seconds / 1e12, peak)
 
 
@@ -173,11 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    if not args.smoke and not torch.cuda.is_available():
-        print(
-            "train_step: skipped: no CUDA device here. It needs one GPU with >= 40 GiB (FLUX.1-dev transformer, "
-            "random bf16 weights, nothing downloaded); `--smoke` checks the script on CPU."
-        )
+    if not cuda_or_skip("train_step", args.smoke):
         return 0
     from diffusers import FlowMatchEulerDiscreteScheduler
     from diffusers.optimization import get_scheduler
@@ -213,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             if bare
             else our_step(transformer, params, optimizer, lr_schedule, scheduler, options, inputs, generator)
         )
-        flops = flops_per_step(transformer, image_tokens, text_tokens, checkpointing)
+        # Backward costs twice the forward; checkpointing recomputes the forward once more.
+        flops = forward_flops(transformer, image_tokens + text_tokens) * (4 if checkpointing else 3)
         result = measure(label, batch, step, args.repeats, image_tokens, flops)
         del inputs, step
         if torch.cuda.is_available():
