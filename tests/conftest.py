@@ -62,7 +62,7 @@ def ray_local():
 
     The logical GPU lets GPU-requesting actors schedule, so GPU stages run their wiring on the CPU with the
     tiny model (torch still sees no CUDA device). Env vars are set before Ray starts so its processes inherit
-    them: loopback binding and no 30 s drain at shutdown.
+    them (and restored after): loopback binding, no 30 s drain at shutdown, no token auth (loopback only).
     """
     import shutil
     import tempfile
@@ -70,6 +70,7 @@ def ray_local():
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # bind to 127.0.0.1, not the machine's address
     patch.setenv("RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "0")
+    patch.setenv("RAY_AUTH_MODE", "disabled")  # else ray.init sets it to "token" in os.environ for every later subprocess
     import ray
     from ray._private import ray_constants
 

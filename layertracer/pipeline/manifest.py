@@ -178,6 +178,8 @@ def _image_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[
     if any(c in path for c in GLOB_CHARS):
         root = path[: min(path.index(c) for c in GLOB_CHARS if c in path)].rsplit("/", 1)[0]
         found = fs.glob(path)
+    elif fs.isfile(path):
+        root, found = path.rsplit("/", 1)[0], [path]
     else:
         root, found = path.rstrip("/"), fs.find(path)
     for file_path in sorted(p for p in found if p.lower().endswith(IMAGE_SUFFIXES)):

@@ -53,6 +53,7 @@ class RunOptions:
     cpu_actors: int | None = None  # None: every CPU of the cluster not taken by GPU actors
     batch_size: int = 4
     index_rows_per_file: int = 256
+    actor_start_timeout_s: int = 900  # a pool that cannot start (no GPU node ever joins) fails instead of hanging
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -85,6 +86,7 @@ def run_job(options: RunOptions) -> RunSummary:
     prepare_out(options)
     sources = plan_sources(list(options.manifests), manifest_options(options))
     connect(options.address)
+    check_gpus(options)
     run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     dataset = build_dataset(options, sources, cpu_actors=options.cpu_actors or default_cpu_actors(options))
     started = time.perf_counter()
@@ -131,6 +133,15 @@ def connect(address: str | None) -> None:
         ray.init(address="local", include_dashboard=False)
 
 
+def check_gpus(options: RunOptions) -> None:
+    """A local Ray without GPUs can never run the sampling actors: say so now rather than wait."""
+    import ray
+
+    if options.model is not None and options.address is None and not ray.cluster_resources().get("GPU"):
+        raise UserError("--model needs a GPU for the sampling actors and this machine's Ray has none "
+                        "(use `layertracer generate` on a CPU, or --address to join a GPU cluster)")
+
+
 def default_cpu_actors(options: RunOptions) -> int:
     import ray
 
@@ -145,7 +156,9 @@ def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors
 
     from layertracer.pipeline.reader import ManifestDatasource
 
-    ray.data.DataContext.get_current().enable_progress_bars = options.progress
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = options.progress
+    context.wait_for_min_actors_s = options.actor_start_timeout_s
     frames = replace(options.frames, storage_options=options.storage_options)
     resume_from = options.out_uri if options.resume else None
     dataset = ray.data.read_datasource(

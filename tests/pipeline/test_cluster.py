@@ -25,7 +25,7 @@ RAY = str(Path(sys.executable).parent / "ray")
 def local_cluster():
     """cluster/local.sh's head + worker (own temp dir: Ray's socket paths must stay short); stopped by pid."""
     state = tempfile.mkdtemp(prefix="lt-c-")
-    env = {**os.environ, "PYTHON": sys.executable, "CPUS_PER_NODE": "1"}
+    env = {**os.environ, "PYTHON": sys.executable, "CPUS_PER_NODE": "1", "RAY_AUTH_MODE": "disabled"}
     try:
         started = subprocess.run([str(CLUSTER / "local.sh"), "start", state], env=env, capture_output=True,
                                  text=True, timeout=150, stdin=subprocess.DEVNULL)

@@ -118,6 +118,8 @@ def test_a_folder_or_glob_of_images_is_an_image_manifest(tmp_path):
         ("a", "image", f"{folder}/a.JPG"), ("b", "image", f"{folder}/b.png"), ("sub__c_d", "image", f"{folder}/sub/c d.webp")]
     globbed = list(manifest_rows(plan_sources([f"{folder}/**/*.webp"], OPTIONS), OPTIONS))
     assert [r["id"] for r in globbed] == ["sub__c_d"]
+    single = list(manifest_rows(plan_sources([f"{folder}/b.png"], OPTIONS), OPTIONS))
+    assert [(r["id"], r["image"]) for r in single] == [("b", f"{folder}/b.png")]
     assert image_id(".x.png") == "x" and image_id("y" * 200 + ".png").startswith("img-")
 
 
