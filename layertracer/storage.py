@@ -14,14 +14,24 @@ from fsspec.core import url_to_fs
 from layertracer.errors import StorageError
 
 StorageOptions = dict[str, Any]
+# botocore's defaults (60 s connect and read timeouts, legacy retries) let one request to a dead or silent S3
+# endpoint take minutes: a batch job must fail a row instead. Retries (with jittered backoff) ride out short outages.
+S3_CLIENT_DEFAULTS = {"connect_timeout": 5, "read_timeout": 20, "retries": {"max_attempts": 5, "mode": "standard"}}
 
 
 def filesystem(uri: str, storage_options: StorageOptions | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """(filesystem, path inside it) for a URI or local path."""
     try:
-        return url_to_fs(uri, **(storage_options or {}))
+        return url_to_fs(uri, **_with_defaults(uri, storage_options or {}))
     except (ImportError, ValueError) as exc:
         raise StorageError(f"{uri}: unsupported storage ({exc})") from None
+
+
+def _with_defaults(uri: str, storage_options: StorageOptions) -> StorageOptions:
+    """S3 gets bounded timeouts and retries (S3_CLIENT_DEFAULTS) unless the caller's `config_kwargs` say otherwise."""
+    if uri.split("://", 1)[0] not in ("s3", "s3a"):
+        return storage_options
+    return {**storage_options, "config_kwargs": {**S3_CLIENT_DEFAULTS, **storage_options.get("config_kwargs", {})}}
 
 
 def is_remote(uri: str) -> bool:
@@ -68,6 +78,8 @@ def read_bytes(uri: str, storage_options: StorageOptions | None = None, max_byte
         raise StorageError(f"{uri}: permission denied") from None
     except OSError as exc:
         raise StorageError(f"{uri}: cannot read ({exc})") from None
+    except Exception as exc:  # a store's own errors (botocore's EndpointConnectionError, ...) are no OSErrors
+        raise StorageError(f"{uri}: cannot read ({_reason(exc)})") from None
 
 
 def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | None = None) -> None:
@@ -92,6 +104,13 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | 
             fs.pipe_file(path, data, **_content_type(fs, path))
     except OSError as exc:
         raise StorageError(f"{uri}: cannot write ({exc})") from None
+    except Exception as exc:
+        raise StorageError(f"{uri}: cannot write ({_reason(exc)})") from None
+
+
+def _reason(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _content_type(fs: fsspec.AbstractFileSystem, path: str) -> dict[str, str]:
