@@ -130,9 +130,18 @@ def manifest_rows(
 
 
 def read_records(source: ManifestSource, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
-    """(record, None) per row, or (None, problem) for a row that cannot be parsed at all."""
+    """(record, None) per row, or (None, problem) for a row that cannot be parsed at all.
+
+    A manifest that cannot be read on (not that format at all, cut short, a field over the CSV limit, storage
+    gone) ends with one error row that says so, instead of ending the job; the rows after it were never seen,
+    and a rerun with --resume reads them.
+    """
     readers = {"jsonl": _jsonl_records, "csv": _csv_records, "parquet": _parquet_records, "images": _image_records}
-    return readers[source.format](source.uri, storage_options)
+    try:
+        yield from readers[source.format](source.uri, storage_options)
+    except Exception as exc:  # any reader failure is this manifest's problem, never the whole job's
+        reason = (str(exc).strip().splitlines() or [""])[0][:300]
+        yield None, f"cannot read the manifest from this row on ({type(exc).__name__}: {reason})"
 
 
 def _jsonl_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
