@@ -57,7 +57,9 @@ def arrow_filesystem(uri: str, storage_options: storage.StorageOptions | None = 
     return pafs.PyFileSystem(pafs.FSSpecHandler(fs)), path
 
 
-def part_files(out_uri: str, storage_options: storage.StorageOptions | None = None, run_id: str | None = None) -> list[str]:
+def part_files(
+    out_uri: str, storage_options: storage.StorageOptions | None = None, run_id: str | None = None
+) -> list[str]:
     fs, path = storage.filesystem(index_uri(out_uri), storage_options)
     return sorted(fs.glob(f"{path}/{run_id or ''}*.parquet"))
 
@@ -104,7 +106,8 @@ def read_index(out_uri: str, storage_options: storage.StorageOptions | None = No
 
 def ok_ids(out_uri: str, storage_options: storage.StorageOptions | None = None) -> frozenset[str]:
     """Ids whose latest row is ok: what --resume skips."""
-    latest = latest_rows(read_parts(out_uri, storage_options, columns=["id", "manifest", "row", "status", "created_at"]))
+    columns = ["id", "manifest", "row", "status", "created_at"]
+    latest = latest_rows(read_parts(out_uri, storage_options, columns=columns))
     done = latest.filter(pc.equal(latest["status"], "ok"))
     return frozenset(done["id"].to_pylist())
 

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Container, Iterator
@@ -77,6 +78,8 @@ def plan_sources(uris: list[str], options: ManifestOptions) -> list[ManifestSour
     for uri in uris:
         if uri.startswith("memory://"):
             raise UserError(f"{uri}: memory:// lives inside one process; Ray workers cannot read it")
+        if "://" not in uri:
+            uri = os.path.abspath(uri)  # one name per manifest in the index, whatever the working directory
         fs, path = storage.filesystem(uri, options.storage_options)
         fmt = options.format or format_from_name(uri)
         is_glob = any(c in uri for c in GLOB_CHARS)
@@ -87,7 +90,9 @@ def plan_sources(uris: list[str], options: ManifestOptions) -> list[ManifestSour
                 raise UserError(f"{uri}: is a directory; a {fmt} manifest must be a file")
             fmt = "images"
         if fmt is None:
-            raise UserError(f"{uri}: cannot tell the manifest format from its name; pass --format ({', '.join(FORMATS)})")
+            raise UserError(
+                f"{uri}: cannot tell the manifest format from its name; pass --format ({', '.join(FORMATS)})"
+            )
         sources.append(ManifestSource(uri, fmt))
     return sources
 
@@ -112,7 +117,10 @@ def manifest_rows(
     first_use: dict[str, tuple[int, int]] = {}
     for number, source in enumerate(sources):
         for row, (record, problem) in enumerate(read_records(source, options.storage_options)):
-            item = error_row(source.uri, row, problem) if record is None else normalize_row(record, source.uri, row, options)
+            if record is None:
+                item = error_row(source.uri, row, problem)
+            else:
+                item = normalize_row(record, source.uri, row, options)
             row_id = item["id"]
             if row_id is None or not is_valid_id(row_id):
                 yield item
@@ -235,7 +243,9 @@ def normalize_row(record: dict[str, Any], manifest: str, row: int, options: Mani
     item["prompt"] = _as_text(record.get("prompt"))
     image = _as_text(record.get("image"))
     item["image"] = storage.resolve(image, manifest) if image and image.strip() else image
-    item["kind"] = _as_text(record.get("kind")) or ("image" if "image" in record else "text" if "prompt" in record else None)
+    kind = _as_text(record.get("kind"))
+    inferred = "image" if "image" in record else "text" if "prompt" in record else None
+    item["kind"] = kind.strip().lower() if kind else inferred
     try:
         _check_id(given_id, item["id"])
         _check_kind(item, record)

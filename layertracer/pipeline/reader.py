@@ -35,7 +35,9 @@ class ManifestDatasource(Datasource):
     def estimate_inmemory_data_size(self) -> int | None:
         return None
 
-    def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None, data_context=None) -> list[ReadTask]:
+    def get_read_tasks(
+        self, parallelism: int, per_task_row_limit: int | None = None, data_context=None
+    ) -> list[ReadTask]:
         metadata = BlockMetadata(num_rows=None, size_bytes=None, input_files=None, exec_stats=None)
         read = functools.partial(read_blocks, self.sources, self.options, self.resume_from, self.block_rows)
         return [ReadTask(read, metadata, schema=ROW_SCHEMA, per_task_row_limit=per_task_row_limit)]

@@ -83,8 +83,8 @@ class RunSummary:
 
 def run_job(options: RunOptions) -> RunSummary:
     """Run the whole job (connecting to Ray if needed) and count what this run wrote."""
-    prepare_out(options)
     sources = plan_sources(list(options.manifests), manifest_options(options))
+    prepare_out(options)
     connect(options.address)
     check_gpus(options)
     run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"

@@ -139,4 +139,5 @@ class Vectorize:
         self.options = options
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        return pa.Table.from_pylist([vectorize_row(row, self.options) for row in batch.to_pylist()], schema=INDEX_SCHEMA)
+        rows = [vectorize_row(row, self.options) for row in batch.to_pylist()]
+        return pa.Table.from_pylist(rows, schema=INDEX_SCHEMA)

@@ -28,7 +28,8 @@ def icon_frames(variant: int, frames: int, size: int = CELL_PX) -> list[np.ndarr
         elif step % 2:
             cv2.circle(frame, (20 + (step * 13 + variant * 7) % (size - 40), size // 2), 10, colour, -1)
         else:
-            cv2.rectangle(frame, (14, 14 + step * 6 % (size - 30)), (size - 15, 20 + step * 6 % (size - 30)), colour, -1)
+            top = 14 + step * 6 % (size - 30)
+            cv2.rectangle(frame, (14, top), (size - 15, top + 6), colour, -1)
         out.append(frame)
     return out
 

@@ -90,6 +90,9 @@ def test_aws_environment_becomes_explicit_storage_options():
     env = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
            "AWS_REGION": "eu-west-1"}
     assert storage_options_from_env(env, ["s3://b/m.jsonl", "out"]) == {
-        "key": "k", "secret": "s", "endpoint_url": "http://127.0.0.1:9000", "client_kwargs": {"region_name": "eu-west-1"}}
-    assert storage_options_from_env({**env, "AWS_ENDPOINT_URL_S3": "http://s3"}, ["s3://b/o"])["endpoint_url"] == "http://s3"
+        "key": "k", "secret": "s", "endpoint_url": "http://127.0.0.1:9000",
+        "client_kwargs": {"region_name": "eu-west-1"},
+    }
+    s3_specific = storage_options_from_env({**env, "AWS_ENDPOINT_URL_S3": "http://s3"}, ["s3://b/o"])
+    assert s3_specific["endpoint_url"] == "http://s3"
     assert storage_options_from_env(env, ["m.jsonl", "gs://b/out"]) == {}

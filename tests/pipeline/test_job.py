@@ -8,7 +8,6 @@ import os
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-import pytest
 import s3fs
 
 from layertracer.images import decode_image
@@ -27,7 +26,8 @@ GOOD = {  # manifest row -> (kind, frames, variant drawn, largest MSE of its ren
 BAD = {  # manifest row -> expected error text
     5: "grid row needs 'image'", 6: "unknown kind 'video'", 7: "not a readable image", 8: "no such file",
     9: "unsafe id '../x'", 10: "unsafe id 'a/b'", 11: "unsafe id ''", 12: "duplicate id 'g4-a' (first used by row 0",
-    13: "no model configured", 14: "frames must be 4 or 9", 15: "invalid JSON", 16: "text row needs a non-empty 'prompt'",
+    13: "no model configured", 14: "frames must be 4 or 9", 15: "invalid JSON",
+    16: "text row needs a non-empty 'prompt'",
 }
 
 

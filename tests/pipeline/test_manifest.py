@@ -30,7 +30,8 @@ def test_good_rows_are_normalized_with_defaults_and_resolved_paths():
     assert json.loads(row["extra"]) == {"style": "flat", "tags": ["a"]}
     assert (row["manifest"], row["row"]) == ("/data/m.jsonl", 3)
     grid = normalize({"id": 12, "kind": "grid", "image": "s3://b/g.png", "frames": "4", "seed": "5", "guidance": "1.5"})
-    assert (grid["id"], grid["image"], grid["frames"], grid["seed"], grid["guidance"]) == ("12", "s3://b/g.png", 4, 5, 1.5)
+    assert (grid["id"], grid["image"], grid["frames"]) == ("12", "s3://b/g.png", 4)
+    assert (grid["seed"], grid["guidance"]) == (5, 1.5)
     text = normalize({"prompt": "a red star", "steps": 20.0}, has_model=True)
     assert (text["status"], text["kind"], text["steps"], text["extra"]) == ("pending", "text", 20, None)
     assert normalize_row({"image": "a.png"}, "s3://bucket/dir/m.jsonl", 0, OPTIONS)["image"] == "s3://bucket/dir/a.png"
@@ -103,7 +104,8 @@ def test_csv_and_parquet_manifests(tmp_path):
 
     table = pa.table({"id": ["p", None], "prompt": ["a star", None], "image": [None, "q.png"], "seed": [3, None]})
     pq.write_table(table, tmp_path / "m.parquet")
-    rows = list(manifest_rows([ManifestSource(str(tmp_path / "m.parquet"), "parquet")], ManifestOptions(has_model=True)))
+    source = ManifestSource(str(tmp_path / "m.parquet"), "parquet")
+    rows = list(manifest_rows([source], ManifestOptions(has_model=True)))
     assert [(r["kind"], r["seed"], r["status"]) for r in rows] == [("text", 3, "pending"), ("image", None, "pending")]
     assert rows[1]["id"] == default_id({"image": "q.png"})
 
@@ -115,7 +117,9 @@ def test_a_folder_or_glob_of_images_is_an_image_manifest(tmp_path):
     folder = str(tmp_path / "icons")
     rows = list(manifest_rows(plan_sources([folder], OPTIONS), OPTIONS))
     assert [(r["id"], r["kind"], r["image"]) for r in rows] == [
-        ("a", "image", f"{folder}/a.JPG"), ("b", "image", f"{folder}/b.png"), ("sub__c_d", "image", f"{folder}/sub/c d.webp")]
+        ("a", "image", f"{folder}/a.JPG"), ("b", "image", f"{folder}/b.png"),
+        ("sub__c_d", "image", f"{folder}/sub/c d.webp"),
+    ]
     globbed = list(manifest_rows(plan_sources([f"{folder}/**/*.webp"], OPTIONS), OPTIONS))
     assert [r["id"] for r in globbed] == ["sub__c_d"]
     single = list(manifest_rows(plan_sources([f"{folder}/b.png"], OPTIONS), OPTIONS))
