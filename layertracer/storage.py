@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import mimetypes
 import os
 import posixpath
@@ -14,9 +15,10 @@ from fsspec.core import url_to_fs
 from layertracer.errors import StorageError
 
 StorageOptions = dict[str, Any]
-# botocore's defaults (60 s connect and read timeouts, legacy retries) let one request to a dead or silent S3
-# endpoint take minutes: a batch job must fail a row instead. Retries (with jittered backoff) ride out short outages.
-S3_CLIENT_DEFAULTS = {"connect_timeout": 5, "read_timeout": 20, "retries": {"max_attempts": 5, "mode": "standard"}}
+# With botocore's defaults (60 s connect and read timeouts) times s3fs's own 5 retries, one request to a silent S3
+# endpoint took 7 minutes here: a batch job must fail that row sooner. botocore's jittered retries ride out short
+# outages (max_attempts counts retries: 5 wait ~15 s in all on average, at most 31 s).
+S3_CLIENT_DEFAULTS = {"connect_timeout": 5, "read_timeout": 10, "retries": {"max_attempts": 5, "mode": "standard"}}
 
 
 def filesystem(uri: str, storage_options: StorageOptions | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -31,7 +33,8 @@ def _with_defaults(uri: str, storage_options: StorageOptions) -> StorageOptions:
     """S3 gets bounded timeouts and retries (S3_CLIENT_DEFAULTS) unless the caller's `config_kwargs` say otherwise."""
     if uri.split("://", 1)[0] not in ("s3", "s3a"):
         return storage_options
-    return {**storage_options, "config_kwargs": {**S3_CLIENT_DEFAULTS, **storage_options.get("config_kwargs", {})}}
+    config = copy.deepcopy({**S3_CLIENT_DEFAULTS, **storage_options.get("config_kwargs", {})})  # botocore edits it
+    return {**storage_options, "config_kwargs": config}
 
 
 def is_remote(uri: str) -> bool:
