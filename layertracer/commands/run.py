@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     again.add_argument("--overwrite", action="store_true", help="delete OUT's index, svg/ and frames/ first")
     ray_group = parser.add_argument_group("ray")
     ray_group.add_argument("--address", default=None,
-                           help="Ray cluster to join ('auto', host:port, ray://...; default: RAY_ADDRESS, else local)")
+                           help="Ray cluster to join ('auto' or HOST:PORT; default: RAY_ADDRESS, else a new local Ray)")
     ray_group.add_argument("--gpu-actors", type=int, default=1, metavar="N",
                            help="sampling actors, one GPU each (with --model; default: 1)")
     ray_group.add_argument("--cpu-actors", type=int, default=None, metavar="N",

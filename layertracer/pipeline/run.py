@@ -18,7 +18,7 @@ from layertracer import storage
 from layertracer.errors import UserError
 from layertracer.models.loading import ModelConfig
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE
-from layertracer.pipeline import index
+from layertracer.pipeline import index, recovery
 from layertracer.pipeline.frames import FrameOptions
 from layertracer.pipeline.manifest import ManifestOptions, ManifestSource, plan_sources
 from layertracer.pipeline.stages import Sample, SampleOptions, Vectorize, VectorizeOptions
@@ -41,7 +41,7 @@ class RunOptions:
     format: str | None = None
     storage_options: dict[str, Any] = field(default_factory=dict)
     default_frames: int = 9
-    frames: FrameOptions = FrameOptions()
+    frames: FrameOptions = FrameOptions()  # image limits and decomposition; its storage_options become the run's
     trace: TraceOptions = TraceOptions()
     model: ModelConfig | None = None
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
@@ -92,6 +92,7 @@ def run_job(options: RunOptions) -> RunSummary:
     started = time.perf_counter()
     write_index(dataset, options, run_id)
     seconds = time.perf_counter() - started
+    recovery.remove_partial_writes(options.out_uri, ("svg", "frames"), options.storage_options)
     counts = index.run_counts(options.out_uri, run_id, options.storage_options)
     return RunSummary(run_id, counts.get("ok", 0), counts.get("error", 0), seconds, index.index_uri(options.out_uri))
 
@@ -159,6 +160,7 @@ def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = options.progress
     context.wait_for_min_actors_s = options.actor_start_timeout_s
+    recovery.configure(context)
     frames = replace(options.frames, storage_options=options.storage_options)
     resume_from = options.out_uri if options.resume else None
     dataset = ray.data.read_datasource(
@@ -169,13 +171,14 @@ def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors
         sample = SampleOptions(options.model, frames, options.batch_size, options.prompt_template, options.cell_px)
         dataset = dataset.map_batches(
             Sample, fn_constructor_args=(sample,), batch_size=options.batch_size, batch_format="pyarrow",
-            compute=ActorPoolStrategy(size=options.gpu_actors), num_gpus=1,
+            compute=ActorPoolStrategy(size=options.gpu_actors), num_gpus=1, **recovery.ACTOR_RECOVERY,
         )
     model = options.model
     vectorize = VectorizeOptions(options.out_uri, frames, options.trace, model and model.model, model and model.lora)
     return dataset.map_batches(
         Vectorize, fn_constructor_args=(vectorize,), batch_size=options.batch_size, batch_format="pyarrow",
         compute=ActorPoolStrategy(min_size=1, max_size=cpu_actors, initial_size=cpu_actors), num_cpus=1,
+        **recovery.ACTOR_RECOVERY,
     )
 
 
