@@ -18,6 +18,7 @@ StorageOptions = dict[str, Any]
 # With botocore's defaults (60 s connect and read timeouts) times s3fs's own 5 retries, one request to a silent S3
 # endpoint took 7 minutes here: a batch job must fail that row sooner. botocore's jittered retries ride out short
 # outages (max_attempts counts retries: 5 wait ~15 s in all on average, at most 31 s).
+TEMPORARY_MARK = ".tmp-"  # local writes go to NAME.tmp-UUID first, then are renamed to NAME
 S3_CLIENT_DEFAULTS = {"connect_timeout": 5, "read_timeout": 10, "retries": {"max_attempts": 5, "mode": "standard"}}
 
 
@@ -95,7 +96,7 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | 
     try:
         if {"file", "local"} & set(_protocols(fs)):
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-            tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+            tmp = f"{path}{TEMPORARY_MARK}{uuid.uuid4().hex}"
             try:
                 with open(tmp, "wb") as fh:
                     fh.write(data)
@@ -109,6 +110,20 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | 
         raise StorageError(f"{uri}: cannot write ({exc})") from None
     except Exception as exc:
         raise StorageError(f"{uri}: cannot write ({_reason(exc)})") from None
+
+
+def remove_temporaries(folder_uri: str, storage_options: StorageOptions | None = None) -> int:
+    """Delete what writers killed mid-write left in a local folder (their `NAME.tmp-*` files); returns the count.
+
+    Only safe once nothing writes to the folder any more. Object stores have no temporaries (one PUT publishes).
+    """
+    fs, path = filesystem(folder_uri, storage_options)
+    if not {"file", "local"} & set(_protocols(fs)) or not fs.isdir(path):
+        return 0
+    leftovers = [entry.path for entry in os.scandir(path) if TEMPORARY_MARK in entry.name]
+    for leftover in leftovers:
+        os.remove(leftover)
+    return len(leftovers)
 
 
 def _reason(exc: Exception) -> str:
