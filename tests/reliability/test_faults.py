@@ -57,7 +57,8 @@ def test_killed_cpu_actor(ray_local, tmp_path, fault_inputs):
 
 
 def test_killed_driver_then_resume_redoes_nothing(ray_local, tmp_path, fault_inputs):
-    """SIGKILL `layertracer run`; `--resume` finishes the rest and leaves the files of finished ids untouched."""
+    """SIGKILL `layertracer run`; `--resume` finishes the rest, leaves the files of finished ids untouched and
+    clears what writers killed mid-write left behind."""
     manifest, ids = grid_manifest(tmp_path, fault_inputs, frames=4)
     out = str(tmp_path / "out")
     first = start_run(manifest, out, ray_local, "--cpu-actors", "1")
@@ -69,6 +70,9 @@ def test_killed_driver_then_resume_redoes_nothing(ray_local, tmp_path, fault_inp
     done = ok_ids(out)
     assert 0 < len(done) < ROWS, "the driver should have been killed part-way"
     stamps = {i: (os.stat(f"{out}/svg/{i}.svg").st_mtime_ns, os.stat(f"{out}/frames/{i}.png").st_mtime_ns) for i in done}
+
+    litter = Path(out, "svg", f"{ids[-1]}.svg.tmp-0123abcd")  # what a writer killed mid-write leaves
+    litter.write_bytes(b"<svg")
 
     again = start_run(manifest, out, ray_local, "--resume")
     output = finish(again)

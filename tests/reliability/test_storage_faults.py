@@ -7,11 +7,14 @@ import json
 import socket
 import time
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import s3fs
 from moto.server import ThreadedMotoServer
 
 from layertracer import storage
+from layertracer.pipeline import index, recovery
 from layertracer.pipeline.index import read_index
 from layertracer.pipeline.run import RunOptions, run_job
 from tests.reliability.faults import finish, start_run, wait_for
@@ -115,3 +118,22 @@ def test_s3_requests_have_bounded_timeouts_and_retries():
     assert own.config_kwargs["read_timeout"] == 300 and own.config_kwargs["connect_timeout"] == 5
     local, _ = storage.filesystem("/tmp/x", {})
     assert not hasattr(local, "config_kwargs")
+
+
+def test_index_writes_to_an_unreachable_store_are_retried_by_ray_data():
+    """The error an index part write really raises (pyarrow over s3fs) matches the job's retried patterns, which
+    Ray Data's own defaults (written for pyarrow's native S3) do not."""
+    from ray._common.retry import format_exception, matches_error
+    from ray.data import DataContext
+
+    options = {"key": "testing", "secret": "testing", "endpoint_url": f"http://127.0.0.1:{free_port()}",
+               "config_kwargs": {"retries": {"max_attempts": 0}}}
+    filesystem, path = index.arrow_filesystem("s3://lt-gone/out/index", options)
+    with pytest.raises(Exception) as caught:
+        pq.write_table(pa.table({"id": ["a"]}), f"{path}/part.parquet", filesystem=filesystem)
+    error = format_exception(caught.value)
+    context = DataContext()
+    assert not any(matches_error(pattern, error) for pattern in context.retried_io_errors), error
+    recovery.configure(context)
+    assert any(matches_error(pattern, error) for pattern in context.retried_io_errors), error
+    assert context.max_errored_blocks == 0
