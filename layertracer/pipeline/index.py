@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -70,13 +71,13 @@ def has_index(out_uri: str, storage_options: storage.StorageOptions | None = Non
 
 def read_parts(
     out_uri: str, storage_options: storage.StorageOptions | None = None, columns: list[str] | None = None,
-    run_id: str | None = None,
+    run_id: str | None = None, parts: list[str] | None = None,
 ) -> pa.Table:
-    """All readable index rows (every attempt), or only those of one run."""
+    """All readable index rows (every attempt), only those of one run, or those of the given part files."""
     fs, _ = storage.filesystem(out_uri, storage_options)
     schema = INDEX_SCHEMA if columns is None else pa.schema([INDEX_SCHEMA.field(c) for c in columns])
     tables = []
-    for part in part_files(out_uri, storage_options, run_id):
+    for part in part_files(out_uri, storage_options, run_id) if parts is None else parts:
         try:
             tables.append(pq.read_table(part, filesystem=fs, columns=columns, schema=schema))
         except (pa.ArrowInvalid, OSError) as exc:
@@ -104,10 +105,27 @@ def read_index(out_uri: str, storage_options: storage.StorageOptions | None = No
     return latest_rows(read_parts(out_uri, storage_options))
 
 
-def ok_ids(out_uri: str, storage_options: storage.StorageOptions | None = None) -> frozenset[str]:
-    """Ids whose latest row is ok: what --resume skips."""
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """The index part files of OUT at one moment: --resume skips what they hold, so a replay sees the same."""
+
+    out_uri: str
+    parts: tuple[str, ...]
+
+    def ok_ids(self, storage_options: storage.StorageOptions | None = None) -> frozenset[str]:
+        return ok_ids(self.out_uri, storage_options, list(self.parts)) if self.parts else frozenset()
+
+
+def snapshot(out_uri: str, storage_options: storage.StorageOptions | None = None) -> IndexSnapshot:
+    return IndexSnapshot(out_uri, tuple(part_files(out_uri, storage_options)))
+
+
+def ok_ids(
+    out_uri: str, storage_options: storage.StorageOptions | None = None, parts: list[str] | None = None
+) -> frozenset[str]:
+    """Ids whose latest row is ok (in all part files, or in `parts`): what --resume skips."""
     columns = ["id", "manifest", "row", "status", "created_at"]
-    latest = latest_rows(read_parts(out_uri, storage_options, columns=columns))
+    latest = latest_rows(read_parts(out_uri, storage_options, columns=columns, parts=parts))
     done = latest.filter(pc.equal(latest["status"], "ok"))
     return frozenset(done["id"].to_pylist())
 

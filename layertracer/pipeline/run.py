@@ -162,9 +162,9 @@ def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors
     context.wait_for_min_actors_s = options.actor_start_timeout_s
     recovery.configure(context)
     frames = replace(options.frames, storage_options=options.storage_options)
-    resume_from = options.out_uri if options.resume else None
+    resume = index.snapshot(options.out_uri, options.storage_options) if options.resume else None
     dataset = ray.data.read_datasource(
-        ManifestDatasource(sources, manifest_options(options), resume_from),
+        ManifestDatasource(sources, manifest_options(options), resume),
         override_num_blocks=max(READ_BLOCKS, 8 * (cpu_actors + options.gpu_actors)), num_cpus=0,
     )
     if options.model is not None:

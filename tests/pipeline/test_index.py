@@ -9,7 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from layertracer.errors import UserError
-from layertracer.pipeline.index import INDEX_SCHEMA, index_row, ok_ids, read_index, read_parts, run_counts
+from layertracer.pipeline.index import (
+    INDEX_SCHEMA, index_row, ok_ids, read_index, read_parts, run_counts, snapshot,
+)
 from layertracer.pipeline.manifest import empty_row
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -41,6 +43,15 @@ def test_latest_row_per_manifest_row_wins(tmp_path):
     assert ok_ids(str(tmp_path)) == {"a", "b"}
     assert run_counts(str(tmp_path), "run2") == {"ok": 1, "error": 1}
     assert index_row(empty_row("m", 0) | {"kind": "text", "prompt": "a star"})["source"] == "a star"
+
+
+def test_resume_snapshot_ignores_parts_written_later(tmp_path):
+    """A replayed read task must skip the same ids as the first attempt, whatever the run wrote meanwhile."""
+    write_part(tmp_path, "run1_a.parquet", [attempt("m", 0, "a", "ok", 0), attempt("m", 1, "b", "error", 0)])
+    before = snapshot(str(tmp_path))
+    write_part(tmp_path, "run2_a.parquet", [attempt("m", 1, "b", "ok", 5)])
+    assert before.ok_ids() == {"a"} and snapshot(str(tmp_path)).ok_ids() == {"a", "b"}
+    assert snapshot(str(tmp_path / "nothing")).ok_ids() == frozenset()
 
 
 def test_no_index_is_a_clear_error(tmp_path):
