@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -86,7 +87,7 @@ def test_mixed_manifest_local(ray_local, tmp_path, inputs):
     rows = {r["row"]: r for r in table.to_pylist()}
     assert sorted(rows) == list(range(17)) and read_parts(out).num_rows == 17  # one index row per manifest row
     assert all(r["manifest"] == manifest and r["version"] for r in rows.values())
-    read = lambda uri: open(uri, "rb").read()  # noqa: E731
+    read = lambda uri: Path(uri).read_bytes()  # noqa: E731
     for number, expected in GOOD.items():
         check_ok_row(rows[number], out, *expected, read)
     assert rows[0]["extra"] == json.dumps({"style": "flat"}) and rows[1]["extra"] is None
@@ -148,8 +149,8 @@ def test_text_and_image_rows_with_model(ray_local, tmp_path, inputs, tiny_flux_d
     for row_id in ("star", "moon", "ref"):
         row = by_id[row_id]
         assert row["status"] == "ok" and row["model"] == tiny_flux_dir and row["sample_s"] > 0, row
-        assert row["n_layers"] == 4 and count_layers(open(row["svg_uri"], "rb").read()) == 4
-        assert decode_image(open(row["grid_uri"], "rb").read()).shape == (64, 64, 3)  # 2x2 cells of 32 px
+        assert row["n_layers"] == 4 and count_layers(Path(row["svg_uri"]).read_bytes()) == 4
+        assert decode_image(Path(row["grid_uri"]).read_bytes()).shape == (64, 64, 3)  # 2x2 cells of 32 px
     assert by_id["star"]["seed"] == 7 and by_id["moon"]["seed"] == stable_seed("moon")
     assert by_id["grid"]["model"] is None and by_id["grid"]["sample_s"] is None and by_id["grid"]["status"] == "ok"
     assert by_id["bad-ref"]["status"] == "error" and "not a readable image" in by_id["bad-ref"]["error"]
