@@ -21,8 +21,12 @@ SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 
 # Elements that run code or embed other documents: the file is refused, not cleaned, so a training set never
-# silently differs from what its author drew.
-FORBIDDEN_TAGS = frozenset({"script", "foreignObject", "iframe", "object", "embed", "handler", "listener"})
+# silently differs from what its author drew. Compared in lower case: an HTML parser (an SVG inlined in a page)
+# runs <SCRIPT> too.
+FORBIDDEN_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed", "handler", "listener"})
+# SMIL elements that can set an attribute, e.g. <set attributeName="href" to="http://...">: their values are hrefs.
+ANIMATION_TAGS = frozenset({"set", "animate", "animatetransform", "animatemotion", "animatecolor"})
+ANIMATION_VALUES = ("to", "from", "by", "values")
 RASTER_TAGS = frozenset({"image"})
 RASTER_DATA_URI = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif);base64,", re.I)
 _URL_RE = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.I | re.S)
@@ -128,8 +132,13 @@ def _check_tree(root: Element, limits: SvgLimits, name: str) -> None:
 
 def _check_element(element: Element, limits: SvgLimits, name: str) -> None:
     tag = local_name(element.tag)
-    if tag in FORBIDDEN_TAGS:
+    if tag.lower() in FORBIDDEN_TAGS:
         raise SvgError(f"{name}: <{tag}> is not allowed in an icon")
+    if tag.lower() in ANIMATION_TAGS and element.get("attributeName", "").rsplit(":", 1)[-1].lower() == "href":
+        for key in ANIMATION_VALUES:
+            for value in (element.get(key) or "").split(";"):
+                if value.strip():
+                    _check_href(value, False, tag, name)
     raster = tag in RASTER_TAGS and is_svg_element(element)
     if raster and not limits.allow_raster:
         raise SvgError(f"{name}: raster <image> is not allowed (enable allow_raster to keep embedded images)")
