@@ -71,13 +71,13 @@ def has_index(out_uri: str, storage_options: storage.StorageOptions | None = Non
 
 def read_parts(
     out_uri: str, storage_options: storage.StorageOptions | None = None, columns: list[str] | None = None,
-    run_id: str | None = None, parts: list[str] | None = None,
+    parts: list[str] | None = None,
 ) -> pa.Table:
-    """All readable index rows (every attempt), only those of one run, or those of the given part files."""
+    """All readable index rows (every attempt), or those of the given part files."""
     fs, _ = storage.filesystem(out_uri, storage_options)
     schema = INDEX_SCHEMA if columns is None else pa.schema([INDEX_SCHEMA.field(c) for c in columns])
     tables = []
-    for part in part_files(out_uri, storage_options, run_id) if parts is None else parts:
+    for part in part_files(out_uri, storage_options) if parts is None else parts:
         try:
             tables.append(pq.read_table(part, filesystem=fs, columns=columns, schema=schema))
         except (pa.ArrowInvalid, OSError) as exc:
