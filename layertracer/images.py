@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from layertracer.errors import ImageError
+from layertracer.errors import ImageError, error_line
 
 DEFAULT_MAX_PIXELS = 64_000_000  # 8000 x 8000: far above any icon, far below a decompression bomb
 
@@ -53,7 +53,7 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits(), name: str = "
     except Image.DecompressionBombError:
         raise _too_many_pixels(name, f"more than {_pillow_max_pixels()}", limits) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{name}: corrupt or truncated image ({_first_line(exc)})") from None
+        raise ImageError(f"{name}: corrupt or truncated image ({error_line(exc)})") from None
     return _to_rgb_or_rgba(img)
 
 
@@ -81,11 +81,6 @@ def _too_many_pixels(name: str, size: str, limits: ImageLimits) -> ImageError:
     limit = min(limits.max_pixels, _pillow_max_pixels())
     hint = "raise it with --max-pixels" if limit == limits.max_pixels else "Pillow's limit for one image"
     return ImageError(f"{name}: {size} pixels exceeds the limit of {limit} ({hint}); refused before decoding")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def flatten_on_white(image: np.ndarray) -> np.ndarray:

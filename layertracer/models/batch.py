@@ -18,7 +18,8 @@ from layertracer.errors import UserError
 from layertracer.grid import GridSpec
 from layertracer.models.defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from layertracer.models.latents import grid_canvas_px
-from layertracer.models.loading import ModelConfig, error_line, load_pipeline
+from layertracer.errors import error_line
+from layertracer.models.loading import ModelConfig, load_pipeline
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template
 from layertracer.models.sampler import SampleSettings
 

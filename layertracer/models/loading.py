@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from layertracer.errors import ModelError
+from layertracer.errors import ModelError, error_line
 
 if TYPE_CHECKING:
     from diffusers import FluxPipeline
@@ -142,16 +142,3 @@ def fuse_lora(pipe: FluxPipeline, lora: str, source: tuple[str, dict], scale: fl
         raise ModelError(f"LoRA {lora!r} matches no layer of this model (is it a FLUX.1 LoRA?)")
     pipe.fuse_lora(components=components, lora_scale=scale, adapter_names=[ADAPTER_NAME])
     pipe.unload_lora_weights()  # keeps the fused weights, drops the adapter layers
-
-
-def error_line(exc: BaseException) -> str:
-    """The informative line of a library error: torch's size mismatches come on the second line."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    mismatch = [line for line in lines if line.startswith("size mismatch")]
-    if mismatch:
-        text = mismatch[0]
-    elif len(lines) > 1 and lines[0].endswith(":"):
-        text = f"{lines[0]} {lines[1]}"
-    else:
-        text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from layertracer.errors import UserError
 from layertracer.images import encode_png
-from layertracer.models.loading import ModelConfig, error_line
+from layertracer.errors import error_line
+from layertracer.models.loading import ModelConfig
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE
 from layertracer.pipeline.frames import FrameOptions, creation_frames, read_image_bytes
 from layertracer.pipeline.index import INDEX_SCHEMA, index_row
