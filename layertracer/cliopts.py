@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from typing import Any, Mapping, Sequence
 
 from layertracer.grid import ORDERS, GridSpec
 from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits, decode_image
@@ -52,3 +55,52 @@ def read_image(uri: str, max_pixels: int):
 
 def write_svg(uri: str, result: LayeredSVG) -> None:
     write_bytes_atomic(uri, result.svg.encode("utf-8"))
+
+
+AWS_OPTIONS = (  # (environment variable, s3fs option); earlier entries win
+    ("AWS_ACCESS_KEY_ID", "key"), ("AWS_SECRET_ACCESS_KEY", "secret"), ("AWS_SESSION_TOKEN", "token"),
+    ("AWS_ENDPOINT_URL_S3", "endpoint_url"), ("AWS_ENDPOINT_URL", "endpoint_url"), ("AWS_PROFILE", "profile"),
+)
+
+
+def storage_options_json(text: str) -> dict[str, Any]:
+    """argparse type for `--storage-options JSON` (fsspec keyword arguments, e.g. endpoint or credentials)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def add_storage_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage-options", type=storage_options_json, default=None, metavar="JSON",
+        help="fsspec options for object storage, as a JSON object (default: from the AWS_* environment)",
+    )
+
+
+def storage_options(
+    args: argparse.Namespace, uris: Sequence[str], environ: Mapping[str, str] = os.environ
+) -> dict[str, Any]:
+    """The AWS_* environment's settings for the S3 URIs among `uris`, overridden by `--storage-options`.
+
+    The CLI is the one place that reads the environment; the options then travel explicitly, so Ray workers
+    on other machines use the same credentials and endpoint as the driver.
+    """
+    return {**storage_options_from_env(environ, uris), **(args.storage_options or {})}
+
+
+def storage_options_from_env(environ: Mapping[str, str], uris: Sequence[str]) -> dict[str, Any]:
+    """s3fs options from the standard AWS variables, when any URI is on S3."""
+    if not any(uri.startswith(("s3://", "s3a://")) for uri in uris):
+        return {}
+    options: dict[str, Any] = {}
+    for variable, name in AWS_OPTIONS:
+        if environ.get(variable) and name not in options:
+            options[name] = environ[variable]
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if region:
+        options["client_kwargs"] = {"region_name": region}
+    return options

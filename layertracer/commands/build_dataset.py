@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from layertracer.commands.report import storage_options_json
+from layertracer import cliopts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,10 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset in OUT_URI")
     parser.add_argument("--batch-size", type=int, default=8, help="files per Ray task (default 8)")
     parser.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
-    parser.add_argument(
-        "--storage-options", type=storage_options_json, default=None, metavar="JSON",
-        help="fsspec options for object storage, as a JSON object (default: the standard environment)",
-    )
+    cliopts.add_storage_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -67,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         input_uri=args.input_uri, out_uri=args.out, dataset=dataset, captions_csv=args.captions,
         file_column=args.file_column, caption_column=args.caption_column, kohya=args.kohya,
-        overwrite=args.overwrite, batch_size=args.batch_size, storage_options=args.storage_options,
+        overwrite=args.overwrite, batch_size=args.batch_size, storage_options=cliopts.storage_options(args, [args.input_uri, args.out]),
     )
     items = plan_build(options)
     connect(args.address)

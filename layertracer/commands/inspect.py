@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from layertracer.commands.report import storage_options_json
+from layertracer import cliopts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,10 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("out_uri", metavar="OUT_URI", help="output folder of `layertracer run` (path or URI)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument(
-        "--storage-options", type=storage_options_json, default=None, metavar="JSON",
-        help="fsspec options for object storage, as a JSON object (default: the standard environment)",
-    )
+    cliopts.add_storage_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -28,6 +25,6 @@ def run(args: argparse.Namespace) -> int:
     from layertracer.inspect import format_summary, summarize_index
     from layertracer.pipeline.index import read_index
 
-    summary = summarize_index(read_index(args.out_uri, args.storage_options))
+    summary = summarize_index(read_index(args.out_uri, cliopts.storage_options(args, [args.out_uri])))
     print(json.dumps(summary, indent=2, sort_keys=True) if args.json else format_summary(summary))
     return 0

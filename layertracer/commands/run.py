@@ -8,20 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Mapping, Sequence
+from typing import Mapping
 
 from layertracer import cliopts
-from layertracer.commands.report import storage_options_json
 from layertracer.errors import UserError
 from layertracer.models.cli import add_model_arguments
 
 FORMATS = ("jsonl", "csv", "parquet", "images")
-AWS_OPTIONS = (  # (environment variable, s3fs option); earlier entries win
-    ("AWS_ACCESS_KEY_ID", "key"), ("AWS_SECRET_ACCESS_KEY", "secret"), ("AWS_SESSION_TOKEN", "token"),
-    ("AWS_ENDPOINT_URL_S3", "endpoint_url"), ("AWS_ENDPOINT_URL", "endpoint_url"), ("AWS_PROFILE", "profile"),
-)
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
@@ -35,10 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="manifest file(s), or a folder / glob of images (any fsspec URI: path, s3://, gs://)")
     parser.add_argument("--out", required=True, metavar="OUT_URI", help="output folder (path or URI)")
     parser.add_argument("--format", choices=FORMATS, help="manifest format (default: from each file name)")
-    parser.add_argument(
-        "--storage-options", type=storage_options_json, default=None, metavar="JSON",
-        help="fsspec options for object storage, as a JSON object (default: from the AWS_* environment)",
-    )
+    cliopts.add_storage_options(parser)
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="skip ids whose latest index row is ok; do the rest")
     again.add_argument("--overwrite", action="store_true", help="delete OUT's index, svg/ and frames/ first")
@@ -65,20 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def storage_options_from_env(environ: Mapping[str, str], uris: Sequence[str]) -> dict[str, Any]:
-    """s3fs options from the standard AWS variables, when any URI is on S3 (workers may not share our env)."""
-    if not any(uri.startswith(("s3://", "s3a://")) for uri in uris):
-        return {}
-    options: dict[str, Any] = {}
-    for variable, name in AWS_OPTIONS:
-        if environ.get(variable) and name not in options:
-            options[name] = environ[variable]
-    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
-    if region:
-        options["client_kwargs"] = {"region_name": region}
-    return options
-
-
 def run_options(args: argparse.Namespace, environ: Mapping[str, str]):
     """RunOptions from the flags and the environment."""
     from layertracer.decompose import DecomposeOptions
@@ -89,8 +65,7 @@ def run_options(args: argparse.Namespace, environ: Mapping[str, str]):
 
     if args.lora and not args.model:
         raise UserError("--lora needs --model")
-    storage_options = {**storage_options_from_env(environ, [*args.manifests, args.out]),
-                       **(args.storage_options or {})}
+    storage_options = cliopts.storage_options(args, [*args.manifests, args.out], environ)
     return RunOptions(
         manifests=tuple(args.manifests), out_uri=args.out, format=args.format, storage_options=storage_options,
         default_frames=args.frames,

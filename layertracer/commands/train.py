@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from layertracer.commands.report import storage_options_json
+from layertracer import cliopts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,10 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="CPUs each Ray Train worker reserves; leave some for Ray Data (default 1)")
     parser.add_argument("--no-gpu", action="store_true", help="Ray Train workers on CPU even if GPUs are there")
     parser.add_argument("--address", default=None, help="Ray cluster address with --workers (default: local Ray)")
-    parser.add_argument(
-        "--storage-options", type=storage_options_json, default=None, metavar="JSON",
-        help="fsspec options for object storage, as a JSON object (default: the standard environment)",
-    )
+    cliopts.add_storage_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -68,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         guidance=args.guidance, flow=FlowOptions(weighting_scheme=args.weighting_scheme), cell_px=args.cell_px,
         gradient_checkpointing=not args.no_gradient_checkpointing, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints, resume=args.resume, seed=args.seed,
-        allow_download=args.download, storage_options=args.storage_options,
+        allow_download=args.download, storage_options=cliopts.storage_options(args, [args.data_uri, args.out]),
     )
     if args.workers is None:
         from layertracer.train.trainer import train_in_process

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from layertracer.cli import main
-from layertracer.commands.run import storage_options_from_env
+from layertracer.cliopts import storage_options_from_env
 from layertracer.pipeline.index import ok_ids, part_files, read_index, read_parts
 from tests.pipeline.icons import write_jsonl
 
