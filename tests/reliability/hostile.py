@@ -44,9 +44,9 @@ def _png_chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
 
-def bomb_png(side: int = BOMB_SIDE) -> bytes:
-    """A tiny valid-looking PNG whose header claims side x side RGB pixels."""
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+def bomb_png(side: int = BOMB_SIDE, grey: bool = False) -> bytes:
+    """A tiny valid-looking PNG whose header claims side x side RGB (or grey) pixels."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 0 if grey else 2, 0, 0, 0)
     idat = zlib.compress(b"\0" * 1024)
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 

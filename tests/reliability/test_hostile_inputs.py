@@ -8,10 +8,12 @@ adds the rest of issue 8's list, all in one job, and proves the outputs.
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 
-from layertracer.commands.run import register
+from layertracer.commands.run import register, run_options
 from layertracer.errors import ImageError
 from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits, decode_image
 from layertracer.metrics import mse, render_svg
@@ -45,7 +47,6 @@ def test_bad_manifest_rows_say_why(hostile_run):
         row = main[number]
         assert row["status"] == "error" and message in row["error"], (number, row["id"], row["error"])
         assert row["svg_uri"] is None
-    assert main[min(hostile_run.row_errors)]["status"] == "error"
 
 
 def test_files_that_are_no_manifest_become_error_rows(hostile_run):
@@ -98,17 +99,13 @@ def test_good_grids_next_to_hostile_rows_succeed(hostile_run):
 
 def test_pixel_limit_is_configurable_and_checked_before_decoding():
     """`layertracer run --max-pixels` reaches the job's decoder; above Pillow's warning threshold too."""
-    import argparse
-
-    from layertracer.commands.run import run_options
-
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["run", "m.jsonl", "--out", "o", "--max-pixels", "150000000"])
     limits = run_options(args, {}).frames.limits
     assert limits.max_pixels == 150_000_000
-    header = bomb_png(12_000)  # 144 Mpx: over the default and over Pillow's warning threshold (89 Mpx)
-    with pytest.raises(ImageError, match=f"12000x12000 pixels exceeds the limit of {DEFAULT_MAX_PIXELS}"):
+    header = bomb_png(9_500, grey=True)  # 90 Mpx: over the default and over Pillow's warning threshold (89 Mpx)
+    with pytest.raises(ImageError, match=f"9500x9500 pixels exceeds the limit of {DEFAULT_MAX_PIXELS}"):
         decode_image(header)
     with pytest.raises(ImageError, match="corrupt or truncated"):  # allowed, so decoding starts (and finds no data)
         decode_image(header, limits)
