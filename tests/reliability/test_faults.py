@@ -8,6 +8,7 @@ nodes this test started itself. Every wait has a deadline, so a regression fails
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,6 +102,7 @@ def two_node_cluster():
         yield address, int(Path(state, "worker", "pid").read_text()), env
     finally:
         subprocess.run([local_sh, "stop", state], env=env, timeout=120)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_killed_worker_node(two_node_cluster, tmp_path, fault_inputs):
