@@ -20,7 +20,7 @@ from layertracer.models.defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from layertracer.models.latents import grid_canvas_px
 from layertracer.errors import error_line
 from layertracer.models.loading import ModelConfig, load_pipeline
-from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template
+from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template, format_prompt
 from layertracer.models.sampler import SampleSettings
 
 if TYPE_CHECKING:
@@ -48,11 +48,15 @@ class SampleRequest:
 
 @dataclass(frozen=True)
 class SampleResult:
-    """A grid (HxWx3 uint8, frames in serpentine order) or an error; sample_s is this row's share of its batch."""
+    """A grid (HxWx3 uint8, frames in serpentine order) or an error; sample_s is this row's share of its batch.
+
+    `note` says what was done to the row without failing it (a prompt cut to the text encoder's limit).
+    """
 
     grid: np.ndarray | None
     sample_s: float
     error: str | None = None
+    note: str | None = None
 
 
 class FluxSampler:
@@ -107,7 +111,19 @@ class FluxSampler:
             message = f"sampling failed: {type(exc).__name__}: {error_line(exc)}"
             return [SampleResult(None, (time.perf_counter() - started) / len(rows), message) for _ in rows]
         share = (time.perf_counter() - started) / len(rows)
-        return [SampleResult(grid, share, None) for grid in grids]
+        return [SampleResult(grid, share, None, self._prompt_note(row)) for grid, row in zip(grids, rows)]
+
+    def _prompt_note(self, row: SampleRequest) -> str | None:
+        """A note when the prompt (with its template) is longer than T5 reads: the rest is silently cut."""
+        if not row.prompt:
+            return None
+        from layertracer.models.sampler import MAX_SEQUENCE_LENGTH
+
+        text = format_prompt(row.prompt, row.frames, self.prompt_template)
+        tokens = len(self.pipe.tokenizer_2(text, truncation=False).input_ids)
+        if tokens <= MAX_SEQUENCE_LENGTH:
+            return None
+        return f"prompt truncated to {MAX_SEQUENCE_LENGTH} of its {tokens} T5 tokens"
 
     def _run(self, kind: str, settings: SampleSettings, rows: list[SampleRequest]) -> list[np.ndarray]:
         seeds = [row.seed for row in rows]

@@ -8,6 +8,7 @@ Neither raises for a bad row: the row carries status="error" and a one-line mess
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -81,7 +82,16 @@ def sample_rows(rows: list[dict[str, Any]], sampler: FluxSampler, options: Sampl
             row["status"], row["error"] = ERROR, result.error
         else:
             row["grid_png"] = encode_png(result.grid)
+        if result.note is not None:
+            add_note(row, result.note)
     return rows
+
+
+def add_note(row: dict[str, Any], note: str) -> None:
+    """Record what was done to an ok row in its index `extra` JSON, under `_notes` (manifest fields keep theirs)."""
+    extra = json.loads(row["extra"]) if row["extra"] else {}
+    extra.setdefault("_notes", []).append(note)
+    row["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False)
 
 
 def vectorize_row(row: dict[str, Any], options: VectorizeOptions) -> dict[str, Any]:

@@ -4,6 +4,8 @@ work; empty and blank prompts are refused at normalization (tests/reliability/ho
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -42,6 +44,8 @@ def test_long_prompt_is_truncated_not_refused(sampler):
     rows = sample_rows([text_row("long", LONG), text_row("prefix", PREFIX), text_row("other", "a blue moon")],
                        flux, options)
     assert rows[0]["status"] == "pending" and rows[0]["error"] is None  # ready for the vectorize stage
+    note = json.loads(rows[0]["extra"])["_notes"]  # the index row says what happened
+    assert len(note) == 1 and note[0].startswith("prompt truncated to 512 of its") and rows[2]["extra"] is None
     long_grid, prefix_grid, other_grid = (decode_image(r["grid_png"]) for r in rows)
     assert long_grid.shape == (64, 64, 3)
     assert np.array_equal(long_grid, prefix_grid)  # only the first tokens count: the rest was cut, not an error
