@@ -8,8 +8,9 @@ import os
 from typing import Any, Mapping, Sequence
 
 from layertracer.grid import ORDERS, GridSpec
-from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits, decode_image
-from layertracer.storage import read_bytes, write_bytes_atomic
+from layertracer import images
+from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits
+from layertracer.storage import write_bytes_atomic
 from layertracer.vectorize import LayeredSVG, TraceOptions
 
 
@@ -48,9 +49,8 @@ def grid_spec(args: argparse.Namespace) -> GridSpec:
 
 
 def read_image(uri: str, max_pixels: int):
-    """Decode an image from a path or URI with the pixel limit the user chose."""
-    limits = ImageLimits(max_pixels=max_pixels)
-    return decode_image(read_bytes(uri, max_bytes=limits.max_bytes), limits, name=uri)
+    """An image from a path or URI with the pixel limit the user chose."""
+    return images.read_image(uri, ImageLimits(max_pixels=max_pixels))[0]
 
 
 def write_svg(uri: str, result: LayeredSVG) -> None:

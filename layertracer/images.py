@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from layertracer.errors import ImageError, error_line
+from layertracer.storage import StorageOptions, read_bytes
 
 DEFAULT_MAX_PIXELS = 64_000_000  # 8000 x 8000: far above any icon, far below a decompression bomb
 
@@ -81,6 +82,17 @@ def _too_many_pixels(name: str, size: str, limits: ImageLimits) -> ImageError:
     limit = min(limits.max_pixels, _pillow_max_pixels())
     hint = "raise it with --max-pixels" if limit == limits.max_pixels else "Pillow's limit for one image"
     return ImageError(f"{name}: {size} pixels exceeds the limit of {limit} ({hint}); refused before decoding")
+
+
+def read_image(
+    uri: str, limits: ImageLimits = ImageLimits(), storage_options: StorageOptions | None = None
+) -> tuple[np.ndarray, bytes]:
+    """An image from a path or URI, size-checked before reading and decoded within the limits.
+
+    The bytes come back too, so a PNG can be kept as it was read.
+    """
+    data = read_bytes(uri, storage_options, max_bytes=limits.max_bytes)
+    return decode_image(data, limits, name=uri), data
 
 
 def flatten_on_white(image: np.ndarray) -> np.ndarray:

@@ -16,12 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from layertracer.errors import UserError
-from layertracer.images import encode_png
-from layertracer.errors import error_line
+from layertracer.errors import UserError, error_line
+from layertracer.images import encode_png, read_image
 from layertracer.models.loading import ModelConfig
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE
-from layertracer.pipeline.frames import FrameOptions, creation_frames, read_image_bytes
+from layertracer.pipeline.frames import FrameOptions, creation_frames
 from layertracer.pipeline.index import INDEX_SCHEMA, index_row
 from layertracer.pipeline.manifest import ERROR, OK, PENDING, ROW_SCHEMA
 from layertracer.pipeline.sink import write_outputs
@@ -67,7 +66,7 @@ def sample_rows(rows: list[dict[str, Any]], sampler: FluxSampler, options: Sampl
             continue
         row["seed"] = stable_seed(row["id"]) if row["seed"] is None else row["seed"]
         try:
-            image = read_image_bytes(row["image"], options.frames)[0] if row["kind"] == "image" else None
+            image = read_image(row["image"], options.frames.limits, options.frames.storage_options)[0] if row["kind"] == "image" else None
         except UserError as exc:
             row["status"], row["error"] = ERROR, str(exc)
             continue
