@@ -18,7 +18,7 @@ from layertracer.vectorize.masks import (
     MaskOptions,
     align_frames,
     paper_color,
-    change_mask,
+    change_masks,
     drop_covered,
     foreground_mask,
     normalize_backgrounds,
@@ -82,10 +82,7 @@ def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> list[np.n
         first = np.ones(frames[0].shape[:2], bool)
     else:
         first = foreground_mask(frames[0], options.masks)
-    masks = [first] + [
-        np.zeros(b.shape[:2], bool) if np.array_equal(a, b) else change_mask(a, b, options.masks)
-        for a, b in zip(frames, frames[1:])
-    ]
+    masks = [first] + change_masks(frames, options.masks)
     return drop_covered(masks) if options.drop_covered else masks
 
 
@@ -98,7 +95,8 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
     # recoloured region is traced in its new colour and its edges blend against what lies beneath.
     if prepared[0].shape[-1] == 3:
         paper = paper_color(prepared[-1], options.masks)
-        canvas = np.full_like(prepared[0], 255 if paper is None else paper.astype(np.uint8))
+        canvas = np.empty_like(prepared[0])
+        canvas[...] = 255 if paper is None else paper.astype(np.uint8)
     else:
         canvas = np.zeros_like(prepared[0])
     layers: list[list[Path]] = [

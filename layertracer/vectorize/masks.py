@@ -16,6 +16,9 @@ import numpy as np
 from layertracer.images import flatten_on_white
 
 
+ALIGN_SIZE_PX = 128  # frames are aligned at about this size, then the shift is confirmed at full size
+
+
 @dataclass(frozen=True)
 class MaskOptions:
     """How tolerant the frame diff is; the defaults suit 350-512 px cells of flat icons."""
@@ -51,7 +54,7 @@ def normalize_backgrounds(frames: Sequence[np.ndarray], tolerance: int) -> list[
         own = background_color(frame)
         shade_gap = int(np.abs(own - target).max())
         if 0 < shade_gap <= tolerance and frame.shape[-1] == 3:
-            near = _channel_max(cv2.absdiff(frame, np.full_like(frame, own.astype(np.uint8)))) <= max(8, shade_gap // 2)
+            near = _within(cv2.absdiff(frame, np.append(own, 0).astype(np.float64)), max(8, shade_gap // 2))
             frame = frame.copy()
             frame[near] = target.astype(np.uint8)
         out.append(frame)
@@ -61,17 +64,19 @@ def normalize_backgrounds(frames: Sequence[np.ndarray], tolerance: int) -> list[
 def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: int) -> tuple[int, int]:
     """Whole-pixel (dy, dx) that moves `moving` onto `reference`; (0, 0) unless clearly better.
 
-    Phase correlation runs at half resolution (4x cheaper); the candidate is then confirmed, with its
-    neighbours, on full-resolution pixels.
+    Phase correlation runs on frames shrunk to about ALIGN_SIZE_PX (the cost of an FFT grows fast with
+    size, and on the bench frames the estimate is no worse than at half resolution); the candidate is then
+    confirmed, with its neighbours, on full-resolution pixels.
     """
     if max_shift_px <= 0:
         return 0, 0
     ref, mov = _gray(reference), _gray(moving)
-    half = (ref.shape[1] // 2, ref.shape[0] // 2)
+    scale = min(1.0, ALIGN_SIZE_PX / max(ref.shape))
+    small = (max(1, round(ref.shape[1] * scale)), max(1, round(ref.shape[0] * scale)))
     (sx, sy), response = cv2.phaseCorrelate(
-        cv2.resize(mov, half, interpolation=cv2.INTER_AREA), cv2.resize(ref, half, interpolation=cv2.INTER_AREA)
+        cv2.resize(mov, small, interpolation=cv2.INTER_AREA), cv2.resize(ref, small, interpolation=cv2.INTER_AREA)
     )
-    cy, cx = int(round(2 * sy)), int(round(2 * sx))
+    cy, cx = int(round(sy / scale)), int(round(sx / scale))
     if response < 0.1 or (cy, cx) == (0, 0) or max(abs(cy), abs(cx)) > max_shift_px + 1:
         return 0, 0
 
@@ -105,7 +110,7 @@ def align_frames(frames: Sequence[np.ndarray], max_shift_px: int) -> list[np.nda
     """Move every frame onto the last frame's position (drift is estimated between neighbours, then summed)."""
     offsets = [(0, 0)] * len(frames)
     for k in range(len(frames) - 2, -1, -1):
-        same = np.array_equal(frames[k + 1], frames[k])  # a step that drew nothing: nothing to align
+        same = _identical(frames[k + 1], frames[k])  # a step that drew nothing: nothing to align
         dy, dx = (0, 0) if same else estimate_shift(frames[k + 1], frames[k], max_shift_px)
         offsets[k] = (offsets[k + 1][0] + dy, offsets[k + 1][1] + dx)
     out = []
@@ -124,37 +129,52 @@ def _on_white(frame: np.ndarray) -> np.ndarray:
     return np.dstack([flatten_on_white(frame), frame[..., 3]])
 
 
-def _channel_max(diff: np.ndarray) -> np.ndarray:
-    out = diff[..., 0]
-    for c in range(1, diff.shape[-1]):
-        out = np.maximum(out, diff[..., c])
-    return out
+def _within(diff: np.ndarray, tolerance: int) -> np.ndarray:
+    """Pixels whose every channel of `diff` is at most `tolerance` (one pass, any channel count)."""
+    channels = 1 if diff.ndim == 2 else diff.shape[-1]
+    return cv2.inRange(diff, (0,) * channels, (tolerance,) * channels) != 0
 
 
-def change_mask(previous: np.ndarray, current: np.ndarray, options: MaskOptions) -> np.ndarray:
-    """Pixels the step clearly changed: beyond tolerance against every nearby pixel of the previous frame.
+def _identical(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and cv2.norm(a, b, cv2.NORM_INF) == 0
+
+
+def change_masks(frames: Sequence[np.ndarray], options: MaskOptions) -> list[np.ndarray]:
+    """Per adjacent pair of frames, the pixels the step clearly changed: beyond tolerance against every
+    nearby pixel of the previous frame.
 
     The neighbourhood test forgives a one-pixel drift that alignment left; `coverage` later decides the
     changed region's anti-aliased rim at sub-pixel precision.
     """
+    denoised = [_denoised(f) for f in frames]
+    return [
+        np.zeros(b.shape[:2], bool) if _identical(a, b) else _changed(before, after, options)
+        for a, b, before, after in zip(frames, frames[1:], denoised, denoised[1:])
+    ]
+
+
+def _denoised(frame: np.ndarray) -> np.ndarray:
     # A 3x3 median removes JPEG and diffusion speckle but keeps flat areas' true colour, so the
     # tolerance can stay low enough to see a subtle recolour (two greys 15 levels apart).
-    before, after = (cv2.medianBlur(_on_white(f), 3) for f in (previous, current))
-    distance = _channel_max(cv2.absdiff(before, after))
-    changed = distance > options.color_tolerance
+    return cv2.medianBlur(_on_white(frame), 3)
+
+
+def _changed(before: np.ndarray, after: np.ndarray, options: MaskOptions) -> np.ndarray:
+    changed = ~_within(cv2.absdiff(before, after), options.color_tolerance)
+    x, y, w, h = cv2.boundingRect(changed.view(np.uint8))
     r = options.shift_tolerance_px
-    ys, xs = np.nonzero(changed)
-    if r > 0 and len(ys):
-        height, width = changed.shape
-        candidates = after[ys, xs]
-        still = np.ones(len(ys), bool)
+    if r > 0 and w > 0:
+        # Only the changed pixels' bounding box is tested; the border repeats edge pixels, as a drift would.
+        padded = cv2.copyMakeBorder(before, r, r, r, r, cv2.BORDER_REPLICATE)
+        box = (slice(y, y + h), slice(x, x + w))
+        moved = after[box]
+        matched = np.zeros((h, w), bool)
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
                 if (dy, dx) != (0, 0):
-                    ny, nx = np.clip(ys + dy, 0, height - 1), np.clip(xs + dx, 0, width - 1)
-                    gap = _channel_max(cv2.absdiff(candidates, before[ny, nx]))
-                    still &= gap > options.color_tolerance
-        changed[ys[~still], xs[~still]] = False
+                    neighbour = padded[r + y + dy : r + y + h + dy, r + x + dx : r + x + w + dx]
+                    matched |= _within(cv2.absdiff(moved, neighbour), options.color_tolerance)
+        changed[box] &= ~matched
     return drop_specks(changed, options.min_area_fraction)
 
 
@@ -167,24 +187,26 @@ def foreground_mask(frame: np.ndarray, options: MaskOptions) -> np.ndarray:
         return drop_specks(frame[..., 3] > 0, options.min_area_fraction)
     if paper_color(frame, options) is None:
         return np.ones(frame.shape[:2], bool)  # a coloured full-bleed background is part of the drawing
-    background = np.broadcast_to(background_color(frame).astype(np.uint8), frame.shape)
-    distance = _channel_max(cv2.absdiff(frame, np.ascontiguousarray(background)))
-    flood = (distance <= options.color_tolerance).astype(np.uint8)
-    _, labels = cv2.connectedComponents(flood, connectivity=4)
-    border_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    outside = np.isin(labels, border_labels[border_labels > 0]) & (flood > 0)
-    return drop_specks(~outside, options.min_area_fraction)
+    paper = cv2.absdiff(frame, np.append(background_color(frame), 0).astype(np.float64))
+    flood = _within(paper, options.color_tolerance).view(np.uint8)
+    # A ring of paper around the frame joins every paper region that touches the border into one.
+    _, labels = cv2.connectedComponents(cv2.copyMakeBorder(flood, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1), connectivity=4)
+    return drop_specks(labels[1:-1, 1:-1] != labels[0, 0], options.min_area_fraction)
 
 
 def drop_specks(mask: np.ndarray, min_area_fraction: float) -> np.ndarray:
     """Remove connected regions below the minimum area: diffusion and JPEG noise, not drawing."""
-    if not mask.any():
+    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+    if w == 0:
         return mask
     min_area = max(4, int(round(min_area_fraction * mask.size)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    box = (slice(y, y + h), slice(x, x + w))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask[box].view(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
-    return keep[labels]
+    out = np.zeros_like(mask)
+    out[box] = keep[labels]
+    return out
 
 
 def drop_covered(masks: Sequence[np.ndarray]) -> list[np.ndarray]:
