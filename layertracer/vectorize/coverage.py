@@ -23,9 +23,13 @@ PAD_PX = 3
 
 @dataclass(frozen=True)
 class LayerRaster:
-    """An upscaled RGBA crop to trace (alpha 0 = not this step's) and its top-left corner in 1x pixels."""
+    """An upscaled indexed-colour crop to trace and its top-left corner in frame pixels.
 
-    rgba: np.ndarray
+    `index` 0 is not this step's; index k has colour `colors[k - 1]` (uint8 RGB).
+    """
+
+    index: np.ndarray
+    colors: np.ndarray
     x: int
     y: int
 
@@ -50,7 +54,7 @@ def layer_raster(
     new = flatten_on_white(over[box])
 
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
-    solid_colors, drawn, settled = clean_colors(new[solid].astype(np.float32), old[solid].astype(np.float32), base)
+    colors, color_row, drawn, settled = clean_colors(new[solid], old[solid], base)
     anchor = solid.copy()
     solid[solid] = drawn
     anchor[anchor] = drawn & settled
@@ -62,20 +66,20 @@ def layer_raster(
     distance, labels = cv2.distanceTransformWithLabels(
         (~anchor).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
-    anchor_colors = np.clip(solid_colors[drawn & settled] + 0.5, 0, 255).astype(np.uint8)
-    pure = anchor_colors[np.maximum(labels, 1) - 1]
+    to_index = np.concatenate([[0], color_row[drawn & settled] + 1]).astype(np.uint8 if len(colors) < 255 else np.uint16)
+    index = to_index[labels]
 
     coverage = solid.astype(np.float32)
     band = (distance <= EDGE_BAND_PX) & ~solid
-    coverage[band] = _coverage(old[band], new[band], pure[band])
+    coverage[band] = _coverage(old[band], new[band], colors[index[band] - 1])
     if over.shape[-1] == 4:
         coverage = np.minimum(coverage, over[box][..., 3].astype(np.float32) / 255.0)
 
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
-        pure = cv2.resize(pure, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
-    alpha = np.where(coverage >= 0.5, 255, 0).astype(np.uint8)
-    return LayerRaster(rgba=cv2.merge([*cv2.split(pure), alpha]), x=int(x0), y=int(y0))
+        index = cv2.resize(index, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+    index[coverage < 0.5] = 0
+    return LayerRaster(index=index, colors=colors, x=int(x0), y=int(y0))
 
 
 def _coverage(old: np.ndarray, new: np.ndarray, shape_color: np.ndarray) -> np.ndarray:

@@ -21,21 +21,25 @@ BINS = 1 << 15  # 5 bits per channel
 
 def clean_colors(
     colors: np.ndarray, beneath: np.ndarray, base: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
 
-    A pixel near a fill of the step, or on the line between two of them (a boundary between two new
-    fills), takes the nearer fill. A pixel on the line between a fill and what lay beneath it is an edge
-    blend: it is drawn only if it is mostly the new colour. Pixels far from all of these keep their colour
-    if it is common (a gradient); rare ones are unsettled, and take the colour of the nearest settled pixel.
-    `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
+    `colors` and `beneath` are uint8 RGB rows, one per pixel. The clean colours come back as a table of
+    distinct uint8 colours and each pixel's row in it (the tracer's input is that indexed image). A pixel near a fill of the step, or on the
+    line between two of them (a boundary between two new fills), takes the nearer fill. A pixel on the
+    line between a fill and what lay beneath it is an edge blend: it is drawn only if it is mostly the new
+    colour. Pixels far from all of these keep their colour if it is common (a gradient); rare ones are
+    unsettled, and take the colour of the nearest settled pixel. `base` marks the first step, drawn on
+    nothing (see `coverage.layer_raster`).
     """
+    _, first, inverse, weights = np.unique(
+        _pack_pairs(colors, beneath), return_index=True, return_inverse=True, return_counts=True
+    )
+    colors, beneath = colors[first].astype(np.float32), beneath[first].astype(np.float32)
     bins = _bins(colors)
-    counts = np.bincount(bins, minlength=BINS)
-    palette = dominant_colors(colors, beneath, bins, counts)
-    pairs = (_pack(colors) << 24) | _pack(beneath)
-    _, first, inverse = np.unique(pairs, return_index=True, return_inverse=True)
-    out, snapped, keeps_beneath = (a[inverse] for a in _snap(colors[first], beneath[first], palette))
+    counts = np.bincount(bins, weights=weights, minlength=BINS)
+    palette = dominant_colors(colors, beneath, weights, bins, counts)
+    out, snapped, keeps_beneath = _snap(colors, beneath, palette)
     blends_into_beneath = snapped & keeps_beneath
     if base:
         # The first step draws on nothing: if the background's colour is one of its fills (the white of
@@ -44,8 +48,11 @@ def clean_colors(
         drawn = np.full(len(colors), background_is_fill) | ~blends_into_beneath
     else:
         drawn = ~blends_into_beneath & (np.abs(out - beneath).max(axis=-1) > SAME_COLOR)
-    settled = snapped | (counts[bins] >= _min_fill_count(len(colors)))
-    return out, drawn, settled
+    settled = snapped | (counts[bins] >= _min_fill_count(int(weights.sum())))
+    q = np.clip(out + 0.5, 0, 255).astype(np.int32)
+    packed, row = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True)
+    table = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=-1).astype(np.uint8)
+    return table, row[inverse], drawn[inverse], settled[inverse]
 
 
 def _snap(colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,21 +73,20 @@ def _snap(colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray) -> tuple
 
 
 def dominant_colors(
-    colors: np.ndarray, beneath: np.ndarray, bins: np.ndarray | None = None, counts: np.ndarray | None = None
+    colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, bins: np.ndarray, counts: np.ndarray
 ) -> np.ndarray:
     """The step's fills, most common first: mean colours of the most populated 5-bit bins.
 
-    A bin is not a fill if it is near a fill already taken, or a blend of a fill with another fill or
+    Rows are distinct (colour, colour beneath) pairs, `weights` their pixel counts, `bins` their 5-bit
+    bins and `counts` the pixels per bin. A bin is not a fill if it is near a fill already taken, or a blend of a fill with another fill or
     with what lies beneath its pixels: a long anti-aliased edge fills a bin too.
     """
     if len(colors) == 0:
         return np.zeros((0, 3), np.float32)
-    bins = _bins(colors) if bins is None else bins
-    counts = np.bincount(bins, minlength=BINS) if counts is None else counts
-    min_count = _min_fill_count(len(colors))
+    min_count = _min_fill_count(int(weights.sum()))
     candidates = np.flatnonzero(counts >= min_count)
     candidates = candidates[np.argsort(-counts[candidates], kind="stable")]
-    means, under = _bin_means(colors, bins, candidates), _bin_means(beneath, bins, candidates)
+    means, under = (_bin_means(values, weights, bins, candidates) for values in (colors, beneath))
     palette: list[np.ndarray] = []
     palette_counts: list[int] = []
     for color, below, count in zip(means, under, counts[candidates]):
@@ -106,16 +112,18 @@ def _bins(colors: np.ndarray) -> np.ndarray:
     return (q[:, 0] << 10) | (q[:, 1] << 5) | q[:, 2]
 
 
-def _bin_means(values: np.ndarray, bins: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Mean of `values` over each wanted bin."""
-    counts = np.bincount(bins, minlength=BINS)[wanted]
-    sums = [np.bincount(bins, weights=values[:, c], minlength=BINS)[wanted] for c in range(3)]
+def _bin_means(values: np.ndarray, weights: np.ndarray, bins: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Weighted mean of `values` over each wanted bin."""
+    counts = np.bincount(bins, weights=weights, minlength=BINS)[wanted]
+    sums = [np.bincount(bins, weights=weights * values[:, c], minlength=BINS)[wanted] for c in range(3)]
     return (np.stack(sums, axis=-1) / np.maximum(counts, 1)[:, None]).astype(np.float32)
 
 
-def _pack(colors: np.ndarray) -> np.ndarray:
-    q = np.clip(colors + 0.5, 0, 255).astype(np.int64)
-    return (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
+def _pack_pairs(colors: np.ndarray, beneath: np.ndarray) -> np.ndarray:
+    """One int64 per (colour, colour beneath) pair of uint8 RGB rows."""
+    packed = np.zeros((len(colors), 8), np.uint8)
+    packed[:, :3], packed[:, 3:6] = colors, beneath
+    return packed.view(np.int64).ravel()
 
 
 def _min_fill_count(n_pixels: int) -> int:
