@@ -52,7 +52,7 @@ def trace_layer(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
     if raster is None:
         return []
     paths = []
-    for row, region in stacked_regions(raster.index):
+    for row, region in stacked_regions(raster.index, len(raster.colors)):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
         svg = vtracer.convert_raw_image_to_svg(
             _pbm(np.pad(region[y : y + h, x : x + w], 1)),  # a blank margin keeps edges off the border
@@ -81,13 +81,16 @@ def _pbm(ink: np.ndarray) -> bytes:
     return b"P4\n%d %d\n" % (ink.shape[1], ink.shape[0]) + np.packbits(ink, axis=1).tobytes()
 
 
-def stacked_regions(index: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+def stacked_regions(index: np.ndarray, n_colors: int) -> Iterator[tuple[int, np.ndarray]]:
     """(colour row, pixels to fill) per colour of an indexed raster (0 = empty), in drawing order.
 
     Largest colour first, as vtracer stacks its clusters; each region reaches one pixel under the colours
     drawn after it, so two fills that meet leave no hairline seam of what lies beneath.
     """
-    areas = np.bincount(index.ravel())[1:]
+    if n_colors == 1:
+        yield 0, index > 0
+        return
+    areas = cv2.calcHist([index], [0], None, [n_colors + 1], [0, n_colors + 1]).ravel()[1:]
     order = [int(row) for row in np.argsort(-areas, kind="stable") if areas[row] > 0]
     for k, row in enumerate(order):
         region = index == row + 1
