@@ -10,18 +10,14 @@ from __future__ import annotations
 from typing import Sequence
 from xml.sax.saxutils import quoteattr
 
-from layertracer.vectorize.trace import Path
+from layertracer.vectorize.trace import Path, format_number
 
 SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"
 
 
-def _number(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".") or "0"
-
-
 def path_element(path: Path) -> str:
-    transform = f' transform="translate({_number(path.x)},{_number(path.y)})"' if (path.x or path.y) else ""
+    transform = f' transform="translate({format_number(path.x)},{format_number(path.y)})"' if (path.x or path.y) else ""
     return f"<path d={quoteattr(path.d)} fill={quoteattr(path.fill)}{transform}/>"
 
 

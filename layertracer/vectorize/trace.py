@@ -23,6 +23,8 @@ from layertracer.vectorize.coverage import LayerRaster
 _FILL_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 _TRANSLATE_RE = re.compile(r"translate\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)")
 _PATH_DATA_RE = re.compile(r"[MmLlCcQqZzHhVvSsTtAa0-9eE.,\s+-]*")
+_PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")  # absolute commands whose numbers are all (x, y) pairs
+_TOKEN_RE = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,40 @@ def trace_layer(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
         )
         fill = "#{:02x}{:02x}{:02x}".format(*raster.colors[row])
         dx, dy = raster.x * upscale + x - 1, raster.y * upscale + y - 1
-        paths += [Path(path.d, fill, path.x + dx, path.y + dy) for path in parse_vtracer_svg(svg)]
+        paths += compound([Path(path.d, fill, path.x + dx, path.y + dy) for path in parse_vtracer_svg(svg)])
     return paths
+
+
+def compound(pieces: list[Path]) -> list[Path]:
+    """The pieces of one colour in one step as one compound path, as svgo's mergePaths would write them.
+
+    One colour of one step (both eyes, a row of rivets) is then one object in an editor (Inkscape's
+    "Break Apart" splits it). vtracer's pieces are disjoint and wind their holes the other way, so the
+    render does not change. Path data with commands other than absolute M/L/C/Z is left as it is.
+    """
+    if len(pieces) < 2 or not all(_PAIRS_ONLY_RE.fullmatch(piece.d) for piece in pieces):
+        return pieces
+    first = pieces[0]
+    moved = [_moved(piece.d, piece.x - first.x, piece.y - first.y) for piece in pieces[1:]]
+    return [Path(" ".join([first.d, *moved]), first.fill, first.x, first.y)]
+
+
+def _moved(d: str, dx: float, dy: float) -> str:
+    """Path data of absolute (x, y) pairs, translated by (dx, dy)."""
+    out, axis = [], 0
+    for token in _TOKEN_RE.findall(d):
+        if token.isalpha():
+            out.append(token)
+            axis = 0
+        else:
+            out.append(format_number(float(token) + (dy if axis else dx)))
+            axis ^= 1
+    return " ".join(out)
+
+
+def format_number(value: float) -> str:
+    """A coordinate with at most two decimals (vtracer's own precision here), no trailing zeros."""
+    return f"{round(value, 2) + 0.0:.2f}".rstrip("0").rstrip(".")
 
 
 def _pbm(ink: np.ndarray) -> bytes:

@@ -1,6 +1,7 @@
 import io
 import re
 
+import cv2
 import numpy as np
 import pytest
 from defusedxml import ElementTree
@@ -148,3 +149,35 @@ def test_a_coloured_full_bleed_background_is_drawn():
     rgba = render_svg(result.svg, SIZE, SIZE, background=None)
     assert rgba[5, 5, 3] == 255 and near(rgba, 5, 5, BLUE)
     assert mse(render_svg(result.svg, SIZE, SIZE), frames[-1]) < 5e-4
+
+
+def test_pieces_of_one_colour_in_one_step_are_one_compound_path():
+    # Step 2 draws two red eyes and a green mouth; step 3 cuts the blue face in two with a white band.
+    face = square(canvas(), BLUE)
+    eyes = disc(disc(face, RED, (90, 90), 18), RED, (160, 90), 18)
+    mouth = disc(eyes, GREEN, (125, 160), 20)
+    cut = mouth.copy()
+    cut[116:124, 40:201] = WHITE
+    frames = [face, mouth, cut]
+    result = vectorize_frames(frames)
+    paths = re.findall(r'<path d="([^"]*)" fill="([^"]*)"', result.svg)
+    fills = [fill for _, fill in paths]
+    # Layer 1 the face, layer 2 one red path holding both eyes plus the mouth, layer 3 the white band.
+    assert len(paths) == result.n_paths == 4, fills
+    red = [d for d, fill in paths if near(np.array([[[int(fill[i:i + 2], 16) for i in (1, 3, 5)]]]), 0, 0, RED)]
+    assert len(red) == 1 and red[0].count("M") == 2, "both eyes in one path, one subpath each"
+    for k, (render, frame) in enumerate(zip(layer_renders(result.svg, SIZE, SIZE), frames), start=1):
+        assert mse(render, frame) < 5e-4, f"layers 1..{k} do not match frame {k}"
+
+
+def test_compound_path_keeps_holes_and_islands():
+    # On a transparent canvas, a ring with a dot inside, one colour, one step: the dot sits in the ring's hole.
+    alpha = cv2.circle(np.zeros((SIZE, SIZE), np.uint8), (128, 128), 90, 255, thickness=30, lineType=cv2.LINE_AA)
+    alpha = cv2.circle(alpha, (128, 128), 20, 255, thickness=-1, lineType=cv2.LINE_AA)
+    frame = np.dstack([np.full((SIZE, SIZE, 3), RED, np.uint8), alpha])
+    result = vectorize_frames([frame])
+    assert result.n_paths == 1
+    assert re.search(r'<path d="([^"]*)"', result.svg).group(1).count("M") == 3  # outline, hole, dot
+    render = render_svg(result.svg, SIZE, SIZE, background=None)
+    assert mse(render, frame) < 1e-3  # the same as the pieces traced apart: three circles of anti-aliased edge
+    assert render[128, 128, 3] == 255 and render[128, 128 + 50, 3] == 0 and render[128, 128 + 90, 3] == 255
