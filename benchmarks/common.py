@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 import vtracer
+from defusedxml import ElementTree
 
 from layertracer.images import decode_image, encode_png
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_BENCH = REPO.parent / "shared" / "bench"
@@ -25,7 +29,29 @@ PAPER_VTRACER = dict(
 
 def plain_vtracer(image: np.ndarray) -> str:
     """The baseline: vtracer with the paper's settings on the raster as it is."""
-    return vtracer.convert_raw_image_to_svg(encode_png(image), img_format="png", **PAPER_VTRACER)
+    return plain_vtracer_png(encode_png(image))
+
+
+def plain_vtracer_png(data: bytes) -> str:
+    """The baseline as it is timed: vtracer on a PNG file's bytes, as its users run it (decoding included)."""
+    return vtracer.convert_raw_image_to_svg(data, img_format="png", **PAPER_VTRACER)
+
+
+def count_fill_runs(svg: str) -> int:
+    """Paths once consecutive paths of one fill are merged, as svgo's mergePaths (and our own output) does:
+    the like-for-like path count of plain vtracer's output against ours."""
+    fills = [element.get("fill") for element in ElementTree.fromstring(svg).iter() if element.tag.endswith("path")]
+    return sum(1 for k, fill in enumerate(fills) if k == 0 or fill != fills[k - 1])
+
+
+def best_time(run: Callable[[], T], repeat: int = 3) -> tuple[T, float]:
+    """`run()`'s result and its fastest wall time of `repeat` runs: scheduler noise only ever adds time."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return result, min(times)
 
 
 @dataclass(frozen=True)
@@ -35,6 +61,7 @@ class BenchIcon:
     name: str
     frames: list[np.ndarray]
     final: np.ndarray
+    final_png: bytes
     n_elements: int
     grid_path: Path
 
@@ -52,6 +79,7 @@ def load_icons(bench: Path, frames: int, limit: int | None = None) -> list[Bench
                 name=folder.name,
                 frames=[read(p) for p in sorted(folder.glob("frame_*.png"))],
                 final=read(folder / "final.png"),
+                final_png=(folder / "final.png").read_bytes(),
                 n_elements=json.loads((folder / "meta.json").read_text())["n_elements"],
                 grid_path=folder / "grid.png",
             )
