@@ -24,7 +24,7 @@ _FILL_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 _TRANSLATE_RE = re.compile(r"translate\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)")
 _PATH_DATA_RE = re.compile(r"[MmLlCcQqZzHhVvSsTtAa0-9eE.,\s+-]*")
 _PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")  # absolute commands whose numbers are all (x, y) pairs
-_TOKEN_RE = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -89,16 +89,11 @@ def compound(pieces: list[Path]) -> list[Path]:
 
 
 def _moved(d: str, dx: float, dy: float) -> str:
-    """Path data of absolute (x, y) pairs, translated by (dx, dy)."""
-    out, axis = [], 0
-    for token in _TOKEN_RE.findall(d):
-        if token.isalpha():
-            out.append(token)
-            axis = 0
-        else:
-            out.append(format_number(float(token) + (dy if axis else dx)))
-            axis ^= 1
-    return " ".join(out)
+    """Path data of absolute (x, y) pairs only (M/L/C/Z), translated by (dx, dy)."""
+    numbers = np.array(_NUMBER_RE.findall(d), np.float64)
+    numbers[0::2] += dx
+    numbers[1::2] += dy
+    return _NUMBER_RE.sub("{}", d).format(*map(format_number, numbers.tolist()))
 
 
 def format_number(value: float) -> str:
