@@ -1,6 +1,6 @@
 """Real designer icons from ../shared/bench: our layered SVG renders close to the icon.
 
-Bounds come from benchmarks/vectorize_quality.py on the dev set: median MSE 1.8e-4 (4 frames) and 2.4e-4
+Bounds come from benchmarks/vectorize_quality.py on the dev set: median MSE 1.7e-4 (4 frames) and 2.3e-4
 (9 frames), 90th percentile ~5e-4, against plain vtracer's medians of 5.2e-4 and 7.3e-4.
 """
 
