@@ -54,7 +54,7 @@ def layer_raster(
     new = flatten_on_white(over[box])
 
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
-    colors, color_row, drawn, settled = clean_colors(new[solid], old[solid], base)
+    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), base)
     anchor = solid.copy()
     solid[solid] = drawn
     anchor[anchor] = drawn & settled
@@ -71,7 +71,7 @@ def layer_raster(
 
     coverage = solid.astype(np.float32)
     band = (distance <= EDGE_BAND_PX) & ~solid
-    coverage[band] = _coverage(old[band], new[band], colors[index[band] - 1])
+    coverage[band] = _coverage(_pixels(old, band), _pixels(new, band), colors[index[band] - 1])
     if over.shape[-1] == 4:
         coverage = np.minimum(coverage, over[box][..., 3].astype(np.float32) / 255.0)
 
@@ -80,6 +80,11 @@ def layer_raster(
         index = cv2.resize(index, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
     index[coverage < 0.5] = 0
     return LayerRaster(index=index, colors=colors, x=int(x0), y=int(y0))
+
+
+def _pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`image[mask]` for an HxWxC image, about 5x faster than numpy's boolean indexing across three axes."""
+    return np.take(image.reshape(-1, image.shape[-1]), np.flatnonzero(mask), axis=0)
 
 
 def _coverage(old: np.ndarray, new: np.ndarray, shape_color: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ _FILL_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 _TRANSLATE_RE = re.compile(r"translate\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)")
 _PATH_DATA_RE = re.compile(r"[MmLlCcQqZzHhVvSsTtAa0-9eE.,\s+-]*")
 _PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")  # absolute commands whose numbers are all (x, y) pairs
+_COORDINATE = "{:.8g}"  # rounded to 2 decimals first: up to 999999.99 exactly, "12" not "12.00", never "-0"
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -93,12 +94,12 @@ def _moved(d: str, dx: float, dy: float) -> str:
     numbers = np.array(_NUMBER_RE.findall(d), np.float64)
     numbers[0::2] += dx
     numbers[1::2] += dy
-    return _NUMBER_RE.sub("{}", d).format(*map(format_number, numbers.tolist()))
+    return _NUMBER_RE.sub("{}", d).format(*map(_COORDINATE.format, (np.round(numbers, 2) + 0.0).tolist()))
 
 
 def format_number(value: float) -> str:
     """A coordinate with at most two decimals (vtracer's own precision here), no trailing zeros."""
-    return f"{round(value, 2) + 0.0:.2f}".rstrip("0").rstrip(".")
+    return _COORDINATE.format(round(value, 2) + 0.0)
 
 
 def _pbm(ink: np.ndarray) -> bytes:
