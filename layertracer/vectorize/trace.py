@@ -122,11 +122,14 @@ def stacked_regions(index: np.ndarray, n_colors: int) -> Iterator[tuple[int, np.
         return
     areas = cv2.calcHist([index], [0], None, [n_colors + 1], [0, n_colors + 1]).ravel()[1:]
     order = [int(row) for row in np.argsort(-areas, kind="stable") if areas[row] > 0]
-    for k, row in enumerate(order):
-        region = index == row + 1
-        if k + 1 < len(order):
-            later = np.isin(index, np.asarray(order[k + 1 :]) + 1)
-            region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & later
+    # Each pixel's place in the drawing order (0 = empty), so "drawn after" is one comparison.
+    place = np.zeros(n_colors + 1, index.dtype)
+    place[np.asarray(order) + 1] = np.arange(1, len(order) + 1)
+    placed = place[index]
+    for k, row in enumerate(order, start=1):
+        region = placed == k
+        if k < len(order):
+            region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & (placed > k)
         yield row, region
 
 
