@@ -3,13 +3,13 @@
 The raster's colours are already clean (coverage.py clustered them), so vtracer's own colour clustering
 would only redo that work: each colour is traced in vtracer's binary mode instead, which costs about half
 as much per pixel, and the colours are stacked the way vtracer's "stacked" mode stacks its clusters.
+The pieces of one colour are then written as one compound path.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
 from typing import Iterator
 
 import cv2
