@@ -66,8 +66,8 @@ def layer_raster(
     distance, labels = cv2.distanceTransformWithLabels(
         (~anchor).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
-    to_index = np.concatenate([[0], color_row[drawn & settled] + 1]).astype(np.uint8 if len(colors) < 255 else np.uint16)
-    index = to_index[labels]
+    index_type = np.uint8 if len(colors) < 255 else np.uint16
+    index = np.concatenate([[0], color_row[drawn & settled] + 1]).astype(index_type)[labels]
 
     coverage = solid.astype(np.float32)
     band = (distance <= EDGE_BAND_PX) & ~solid

@@ -197,7 +197,8 @@ def foreground_mask(frame: np.ndarray, options: MaskOptions) -> np.ndarray:
     paper = cv2.absdiff(frame, np.append(background_color(frame), 0).astype(np.float64))
     flood = _within(paper, options.color_tolerance).view(np.uint8)
     # A ring of paper around the frame joins every paper region that touches the border into one.
-    _, labels = cv2.connectedComponents(cv2.copyMakeBorder(flood, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1), connectivity=4)
+    ringed = cv2.copyMakeBorder(flood, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
+    _, labels = cv2.connectedComponents(ringed, connectivity=4)
     return drop_specks(labels[1:-1, 1:-1] != labels[0, 0], options.min_area_fraction)
 
 

@@ -25,12 +25,13 @@ def clean_colors(
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
 
     `colors` and `beneath` are uint8 RGB rows, one per pixel. The clean colours come back as a table of
-    distinct uint8 colours and each pixel's row in it (the tracer's input is that indexed image). A pixel near a fill of the step, or on the
-    line between two of them (a boundary between two new fills), takes the nearer fill. A pixel on the
-    line between a fill and what lay beneath it is an edge blend: it is drawn only if it is mostly the new
-    colour. Pixels far from all of these keep their colour if it is common (a gradient); rare ones are
-    unsettled, and take the colour of the nearest settled pixel. `base` marks the first step, drawn on
-    nothing (see `coverage.layer_raster`).
+    distinct uint8 colours and each pixel's row in it (the tracer's input is that indexed image).
+
+    A pixel near a fill of the step, or on the line between two of them (a boundary between two new
+    fills), takes the nearer fill. A pixel on the line between a fill and what lay beneath it is an edge
+    blend: it is drawn only if it is mostly the new colour. Pixels far from all of these keep their colour
+    if it is common (a gradient); rare ones are unsettled, and take the colour of the nearest settled pixel.
+    `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
     """
     _, first, inverse, weights = np.unique(
         _pack_pairs(colors, beneath), return_index=True, return_inverse=True, return_counts=True
@@ -78,8 +79,9 @@ def dominant_colors(
     """The step's fills, most common first: mean colours of the most populated 5-bit bins.
 
     Rows are distinct (colour, colour beneath) pairs, `weights` their pixel counts, `bins` their 5-bit
-    bins and `counts` the pixels per bin. A bin is not a fill if it is near a fill already taken, or a blend of a fill with another fill or
-    with what lies beneath its pixels: a long anti-aliased edge fills a bin too.
+    bins and `counts` the pixels per bin. A bin is not a fill if it is near a fill already taken, or a
+    blend of a fill with another fill or with what lies beneath its pixels: a long anti-aliased edge fills
+    a bin too.
     """
     if len(colors) == 0:
         return np.zeros((0, 3), np.float32)
