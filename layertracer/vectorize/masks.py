@@ -54,7 +54,7 @@ def normalize_backgrounds(frames: Sequence[np.ndarray], tolerance: int) -> list[
         own = background_color(frame)
         shade_gap = int(np.abs(own - target).max())
         if 0 < shade_gap <= tolerance and frame.shape[-1] == 3:
-            near = _within(cv2.absdiff(frame, np.append(own, 0).astype(np.float64)), max(8, shade_gap // 2))
+            near = _near_color(frame, own, max(8, shade_gap // 2))
             frame = frame.copy()
             frame[near] = target.astype(np.uint8)
         out.append(frame)
@@ -142,6 +142,11 @@ def _within(diff: np.ndarray, tolerance: int) -> np.ndarray:
     return cv2.inRange(diff, (0,) * channels, (tolerance,) * channels) != 0
 
 
+def _near_color(frame: np.ndarray, color: np.ndarray, tolerance: int) -> np.ndarray:
+    """Pixels of an RGB frame within `tolerance` of `color` in every channel."""
+    return _within(cv2.absdiff(frame, np.append(color, 0).astype(np.float64)), tolerance)
+
+
 def _identical(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and cv2.norm(a, b, cv2.NORM_INF) == 0
 
@@ -194,8 +199,7 @@ def foreground_mask(frame: np.ndarray, options: MaskOptions) -> np.ndarray:
         return drop_specks(frame[..., 3] > 0, options.min_area_fraction)
     if paper_color(frame, options) is None:
         return np.ones(frame.shape[:2], bool)  # a coloured full-bleed background is part of the drawing
-    paper = cv2.absdiff(frame, np.append(background_color(frame), 0).astype(np.float64))
-    flood = _within(paper, options.color_tolerance).view(np.uint8)
+    flood = _near_color(frame, background_color(frame), options.color_tolerance).view(np.uint8)
     # A ring of paper around the frame joins every paper region that touches the border into one.
     ringed = cv2.copyMakeBorder(flood, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
     _, labels = cv2.connectedComponents(ringed, connectivity=4)
