@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per row after two warm-up steps (median)")
     parser.add_argument("--batch-sizes", default="1,2", help="batch sizes for our step")
     parser.add_argument("--rank", type=int, default=64, help="LoRA rank (default 64)")
+    parser.add_argument("--intervals", default="2,3,0",
+                        help="gradient checkpointing intervals for extra batch-1 text rows (0: none)")
     parser.add_argument("--smoke", action="store_true", help="tiny CPU transformer: checks the script, not speed")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     return parser.parse_args(argv)
@@ -152,9 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     from diffusers.optimization import get_scheduler
 
     from layertracer.train.options import TrainOptions
-    from layertracer.train.trainer import add_lora, make_optimizer
+    from layertracer.train.trainer import add_lora, avoid_cudnn_attention, enable_checkpointing, make_optimizer
 
     device = "cpu" if args.smoke else "cuda"
+    avoid_cudnn_attention()  # as layertracer.train does; the bare step would fail without it too
     canvas, text_tokens = (128, 16) if args.smoke else (1024, TEXT_TOKENS)
     rank = 4 if args.smoke else args.rank
     transformer = build_transformer(device, args.smoke)
@@ -171,9 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"train_step on {name}: {canvas} px grid ({image_tokens} image + {text_tokens} text tokens), "
           f"LoRA rank {rank} ({lora_params / 1e6:.1f} M params), AdamW, {args.repeats} timed steps per row")
 
-    def row(label: str, batch: int, mode: str, checkpointing: bool, bare: bool = False) -> Row:
-        if checkpointing:
-            transformer.enable_gradient_checkpointing()
+    def row(label: str, batch: int, mode: str, interval: int, bare: bool = False) -> Row:
+        """`interval`: gradient checkpointing on every Nth block; 0: none."""
+        if interval:
+            enable_checkpointing(transformer, interval)
         else:
             transformer.disable_gradient_checkpointing()
         inputs = make_inputs(transformer, batch, canvas, text_tokens, mode, device)
@@ -182,22 +186,24 @@ def main(argv: list[str] | None = None) -> int:
             if bare
             else our_step(transformer, params, optimizer, lr_schedule, scheduler, options, inputs, generator)
         )
-        # Backward costs twice the forward; checkpointing recomputes the forward once more.
-        flops = forward_flops(transformer, image_tokens + text_tokens) * (4 if checkpointing else 3)
+        # Backward costs twice the forward; checkpointing recomputes (about) 1/interval of the forward once more.
+        flops = forward_flops(transformer, image_tokens + text_tokens) * (3 + (1 / interval if interval else 0))
         result = measure(label, batch, step, args.repeats, image_tokens, flops)
         del inputs, step
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         return result
 
-    rows = [row("bare diffusers-script step, grad ckpt", 1, "text", True, bare=True)]
+    rows = [row("bare diffusers-script step, grad ckpt", 1, "text", 1, bare=True)]
     for batch in (int(b) for b in args.batch_sizes.split(",") if b.strip()):
-        rows.append(row("layertracer text, grad ckpt", batch, "text", True))
-    rows.append(row("layertracer image2layers, grad ckpt", 1, "image2layers", True))
-    try:
-        rows.append(row("layertracer text, no grad ckpt", 1, "text", False))
-    except torch.cuda.OutOfMemoryError:
-        print("(no gradient checkpointing: out of GPU memory at batch 1)")
+        rows.append(row("layertracer text, grad ckpt", batch, "text", 1))
+    rows.append(row("layertracer image2layers, grad ckpt", 1, "image2layers", 1))
+    for interval in (int(i) for i in args.intervals.split(",") if i.strip()):
+        try:
+            rows.append(row(f"layertracer text, grad ckpt every {interval} blocks" if interval else
+                            "layertracer text, no grad ckpt", 1, "text", interval))
+        except torch.cuda.OutOfMemoryError:
+            print(f"(gradient checkpointing interval {interval}: out of GPU memory at batch 1)")
     bare = rows[0].s_per_step
     for r in rows:
         r.vs_bare = (r.s_per_step / r.batch) / bare

@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--guidance", type=float, default=3.5, help="guidance embedding (FLUX.1-dev; default 3.5)")
     parser.add_argument("--cell-px", type=int, default=None, help="train at this cell size (default: the data's)")
     parser.add_argument("--no-gradient-checkpointing", action="store_true", help="faster, much more memory")
+    parser.add_argument("--gradient-checkpointing-interval", type=int, default=1, metavar="N",
+                        help="recompute every Nth transformer block only: faster, more memory (default 1: all)")
     parser.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints (default 250)")
     parser.add_argument("--keep-checkpoints", type=int, default=2)
     parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in LORA_DIR")
@@ -63,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr, lr_warmup_steps=args.lr_warmup_steps,
         optimizer=args.optimizer, rank=args.rank, alpha=args.alpha, target_modules=targets or DEFAULT_TARGET_MODULES,
         guidance=args.guidance, flow=FlowOptions(weighting_scheme=args.weighting_scheme), cell_px=args.cell_px,
-        gradient_checkpointing=not args.no_gradient_checkpointing, checkpoint_every=args.checkpoint_every,
+        gradient_checkpointing=not args.no_gradient_checkpointing,
+        gradient_checkpointing_interval=args.gradient_checkpointing_interval, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints, resume=args.resume, seed=args.seed,
         allow_download=args.download, storage_options=cliopts.storage_options(args, [args.data_uri, args.out]),
     )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """--model, --lora, --lora-scale, --offload, --vae-tiling, --device, --download, --prompt-template."""
+    """--model, --lora, --lora-scale, --offload, --vae-tiling, --compile, --device, --download, --prompt-template."""
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model", required=required, metavar="PATH_OR_ID",
@@ -29,6 +29,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) 
     group.add_argument("--lora-scale", type=float, default=1.0, help="LoRA strength (default: 1.0; 0 = base model)")
     group.add_argument("--offload", action="store_true", help="model CPU offload: fits a ~24 GB GPU, slower (CUDA)")
     group.add_argument("--vae-tiling", action="store_true", help="decode the grid in tiles (less GPU memory)")
+    group.add_argument(
+        "--compile", action="store_true",
+        help="torch.compile the transformer: ~25%% faster sampling on an H100 after a ~1 min first batch (CUDA)",
+    )
     group.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     group.add_argument("--download", action="store_true", help="allow downloading a hub id that is not cached")
     group.add_argument(
@@ -47,6 +51,7 @@ def model_config(args: argparse.Namespace) -> ModelConfig:
         device=args.device,
         offload=args.offload,
         vae_tiling=args.vae_tiling,
+        compile_transformer=args.compile,
         allow_download=args.download,
     )
 

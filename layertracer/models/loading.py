@@ -58,6 +58,8 @@ def load_pipeline(config: ModelConfig) -> FluxPipeline:
     device = resolve_device(config.device)
     if config.offload and not device.startswith("cuda"):
         raise ModelError("--offload needs a CUDA device (it moves components between CPU and GPU memory)")
+    if config.compile_transformer and not device.startswith("cuda"):
+        raise ModelError("--compile needs a CUDA device (on the CPU compiling costs more than it saves)")
     if not math.isfinite(config.lora_scale):
         raise ModelError(f"LoRA scale must be a finite number, got {config.lora_scale}")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32

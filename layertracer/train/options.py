@@ -57,6 +57,7 @@ class TrainOptions:
     flow: FlowOptions = field(default_factory=FlowOptions)
     cell_px: int | None = None
     gradient_checkpointing: bool = True
+    gradient_checkpointing_interval: int = 1  # recompute every Nth transformer block (see trainer.enable_checkpointing)
     checkpoint_every: int = 250
     keep_checkpoints: int = 2
     resume: bool = False
@@ -73,7 +74,8 @@ class TrainOptions:
             raise UserError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.flow.weighting_scheme not in WEIGHTING_SCHEMES:
             raise UserError(f"weighting scheme must be one of {', '.join(WEIGHTING_SCHEMES)}")
-        for name in ("steps", "batch_size", "grad_accum", "rank", "checkpoint_every", "keep_checkpoints"):
+        for name in ("steps", "batch_size", "grad_accum", "rank", "checkpoint_every", "keep_checkpoints",
+                     "gradient_checkpointing_interval"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.lr <= 0:

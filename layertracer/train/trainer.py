@@ -136,6 +136,30 @@ def apply_update(params: list[torch.nn.Parameter], optimizer, lr_schedule, max_g
     optimizer.zero_grad(set_to_none=True)
 
 
+def enable_checkpointing(transformer, interval: int = 1) -> None:
+    """Gradient checkpointing on every `interval`-th transformer block (double-stream, then single-stream, in
+    order): those recompute their activations in the backward pass, the others keep them. 1 uses the least
+    memory; 2 trades about half of the extra memory that no checkpointing costs for about half of its speed gain
+    (SimpleTuner's `gradient_checkpointing_interval`; measured in benchmarks/train_step.py)."""
+    blocks = [*transformer.transformer_blocks, *transformer.single_transformer_blocks]
+    recomputed = {id(block) for block in blocks[::interval]}
+
+    def checkpoint(block, *args):
+        if id(block) in recomputed:
+            return torch.utils.checkpoint.checkpoint(block.__call__, *args, use_reentrant=False)
+        return block(*args)
+
+    transformer.enable_gradient_checkpointing(checkpoint)
+
+
+def avoid_cudnn_attention() -> None:
+    """Leave cuDNN out of scaled-dot-product attention for training. Its fused attention fails in the full-size
+    Flux transformer's backward on an H100 (torch 2.11, cuDNN 9.19: `mha_graph.execute(...).is_good()` or an
+    illegal memory access, measured with benchmarks/train_step.py); flash and memory-efficient attention compute
+    the same thing. Process-wide, which suits a process that only trains; no effect on the CPU."""
+    torch.backends.cuda.enable_cudnn_sdp(False)
+
+
 def _autocast(device: torch.device):
     """bf16 matmuls for the fp32 LoRA layers on GPU; on CPU everything stays fp32."""
     if device.type == "cuda":
@@ -216,13 +240,14 @@ def prepare_training(options: TrainOptions, device: str | None, rank: int) -> Tr
     from diffusers.optimization import get_scheduler
 
     device = resolve_device(device or options.device)
+    avoid_cudnn_attention()
     config = ModelConfig(model=options.model, device=device, allow_download=options.allow_download)
     pipe = load_pipeline(config)
     for module in (pipe.vae, pipe.text_encoder, pipe.text_encoder_2):
         module.requires_grad_(False)
     params = add_lora(pipe.transformer, options)
     if options.gradient_checkpointing:
-        pipe.transformer.enable_gradient_checkpointing()
+        enable_checkpointing(pipe.transformer, options.gradient_checkpointing_interval)
     pipe.transformer.train()
     optimizer = make_optimizer(params, options)
     lr_schedule = get_scheduler(

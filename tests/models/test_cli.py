@@ -38,6 +38,7 @@ def test_generate_writes_a_layered_svg_and_the_grid(tiny_flux_dir: str, tiny_lor
         (["--cell-px", "50"], "multiple of 16"),
         (["--lora", "/nowhere/lora.safetensors"], "LoRA not found"),
         (["--prompt-template", "no placeholder"], "must contain {prompt}"),
+        (["--compile", "--device", "cpu"], "--compile needs a CUDA device"),
     ],
 )
 def test_generate_errors_are_one_line(tiny_flux_dir: str, tmp_path: Path, capsys, args: list, message: str) -> None:
