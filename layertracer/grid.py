@@ -97,6 +97,23 @@ def split_grid(grid: np.ndarray, spec: GridSpec) -> list[np.ndarray]:
     ]
 
 
+def square_frame(frame: np.ndarray) -> np.ndarray:
+    """A frame centred on a square canvas of its longer side: white for RGB, transparent for RGBA.
+
+    Grid cells are square (a model draws them so, and `split_grid` checks it), so a non-square icon's frames
+    are padded before they are laid out as a grid; the SVG itself keeps the icon's own size.
+    """
+    height, width = frame.shape[:2]
+    side = max(height, width)
+    if height == width:
+        return frame
+    fill = 255 if frame.shape[2] == 3 else 0
+    square = np.full((side, side, frame.shape[2]), fill, frame.dtype)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top : top + height, left : left + width] = frame
+    return square
+
+
 def compose_grid(frames: Sequence[np.ndarray], spec: GridSpec) -> np.ndarray:
     """Lay frames (creation order, equal sizes) out as one grid image, no gutters."""
     if len(frames) != spec.frames:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from PIL import Image
 
+from layertracer.grid import square_frame
 from layertracer.images import flatten_on_white
 from layertracer.models.latents import cell_token_indices, pack_latents
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, IMAGE_SUBJECT, format_prompt
@@ -22,17 +23,11 @@ if TYPE_CHECKING:
     import torch
     from diffusers import FluxPipeline
 
-WHITE = (255, 255, 255)
-
 
 def prepare_reference(image: np.ndarray, cell_px: int) -> np.ndarray:
     """RGB or RGBA uint8 -> cell_px x cell_px RGB: alpha flattened on white, centred on a white square, resized."""
-    rgb = flatten_on_white(image)
-    height, width = rgb.shape[:2]
-    side = max(height, width)
-    square = Image.new("RGB", (side, side), WHITE)
-    square.paste(Image.fromarray(rgb), ((side - width) // 2, (side - height) // 2))
-    if side != cell_px:
+    square = Image.fromarray(square_frame(flatten_on_white(image)))
+    if square.width != cell_px:
         square = square.resize((cell_px, cell_px), Image.Resampling.LANCZOS)
     return np.asarray(square)
 

@@ -1,6 +1,7 @@
 """The creation frames of one job row, and the frame grid that is kept beside its SVG (OUT/frames/{id}.png).
 
-Grid rows: the given grid image, split. Image rows without a model: the model-free decomposer. Model rows
+Grid rows: the given grid image, split. Image rows without a model: the model-free decomposer (its grid has
+square cells, a non-square icon's frames centred on them, so `vectorize-grid` reads it back). Model rows
 (text, or image with --model): the grid the Sample stage drew.
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from layertracer.decompose import DecomposeOptions, decompose_image
 from layertracer.errors import UserError
-from layertracer.grid import GridSpec, compose_grid, split_grid
+from layertracer.grid import GridSpec, compose_grid, split_grid, square_frame
 from layertracer.images import ImageLimits, decode_image, encode_png, read_image
 from layertracer.storage import StorageOptions
 
@@ -41,5 +42,5 @@ def creation_frames(row: dict[str, Any], options: FrameOptions) -> tuple[list[np
     if row["kind"] == "image":
         image, _ = read_image(row["image"], options.limits, options.storage_options)
         frames = decompose_image(image, spec.frames, options.decompose)
-        return frames, encode_png(compose_grid(frames, spec))
+        return frames, encode_png(compose_grid([square_frame(f) for f in frames], spec))
     raise UserError(f"a {row['kind']} row has no frames without a sampled grid")

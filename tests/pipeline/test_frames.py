@@ -1,0 +1,47 @@
+"""The frame grid kept beside an image row's SVG: square cells even for a non-square icon, readable back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from layertracer.cli import main
+from layertracer.grid import GridSpec, split_grid, square_frame
+from layertracer.images import decode_image, encode_png
+from layertracer.metrics import count_layers
+from layertracer.pipeline.frames import FrameOptions, creation_frames
+
+
+def test_square_frame_centres_on_white_or_transparent() -> None:
+    rgb = np.zeros((4, 2, 3), np.uint8)
+    square = square_frame(rgb)
+    assert square.shape == (4, 4, 3)
+    assert (square[:, 1:3] == 0).all() and (square[:, [0, 3]] == 255).all()
+    rgba = np.full((2, 6, 4), 9, np.uint8)
+    square = square_frame(rgba)
+    assert square.shape == (6, 6, 4)
+    assert (square[2:4] == 9).all() and (square[[0, 1, 4, 5]] == 0).all()
+    assert square_frame(square) is square
+
+
+def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path: Path) -> None:
+    yy, xx = np.mgrid[0:100, 0:80]
+    icon = np.full((100, 80, 3), 255, np.uint8)
+    icon[10:90, 10:70] = (30, 90, 200)
+    icon[(yy - 50) ** 2 + (xx - 40) ** 2 < 20**2] = (220, 40, 40)
+    source = tmp_path / "tall.png"
+    source.write_bytes(encode_png(icon))
+    row = {"id": "tall", "kind": "image", "image": str(source), "frames": 4, "grid_png": None}
+
+    frames, grid_png = creation_frames(row, FrameOptions())
+    assert {f.shape for f in frames} == {(100, 80, 3)}  # the SVG keeps the icon's size
+    cells = split_grid(decode_image(grid_png), GridSpec(4))
+    assert [c.shape for c in cells] == [(100, 100, 3)] * 4
+    for cell, frame in zip(cells, frames):
+        assert np.array_equal(cell[:, 10:90], frame) and (cell[:, :10] == 255).all()
+
+    grid = tmp_path / "grid.png"
+    grid.write_bytes(grid_png)
+    assert main(["vectorize-grid", str(grid), "--frames", "4", "-o", str(tmp_path / "out.svg")]) == 0
+    assert count_layers((tmp_path / "out.svg").read_text()) >= 2
