@@ -8,7 +8,7 @@ one never is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from layertracer import storage
 
@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from ray.data import DataContext
 
 # Actor stages: a dead actor process (killed, OOM, lost node) is restarted and its task retried, without limit.
-# Ray Data's defaults today; set here so the promise does not depend on them.
-ACTOR_RECOVERY: dict[str, Any] = {"max_restarts": -1, "max_task_retries": -1}
+# That is Ray Data's own default for actor pools (max_restarts=-1, max_task_retries=-1), and Ray 2.60 deprecates
+# passing them to map_batches (removed in 2.64), so they are not set here; the fault tests
+# (tests/reliability/test_faults.py) hold Ray to it whenever Ray is upgraded.
 
 # Messages of transient store errors (s3fs/botocore, as pyarrow passes them on) that Ray Data's Parquet writer
 # retries with backoff, after botocore's own retries (storage.S3_CLIENT_DEFAULTS) gave up.

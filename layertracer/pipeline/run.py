@@ -171,14 +171,13 @@ def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors
         sample = SampleOptions(options.model, frames, options.batch_size, options.prompt_template, options.cell_px)
         dataset = dataset.map_batches(
             Sample, fn_constructor_args=(sample,), batch_size=options.batch_size, batch_format="pyarrow",
-            compute=ActorPoolStrategy(size=options.gpu_actors), num_gpus=1, **recovery.ACTOR_RECOVERY,
+            compute=ActorPoolStrategy(size=options.gpu_actors), num_gpus=1,
         )
     model = options.model
     vectorize = VectorizeOptions(options.out_uri, frames, options.trace, model and model.model, model and model.lora)
     return dataset.map_batches(
         Vectorize, fn_constructor_args=(vectorize,), batch_size=options.batch_size, batch_format="pyarrow",
         compute=ActorPoolStrategy(min_size=1, max_size=cpu_actors, initial_size=cpu_actors), num_cpus=1,
-        **recovery.ACTOR_RECOVERY,
     )
 
 
