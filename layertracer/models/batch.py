@@ -19,7 +19,7 @@ from layertracer.grid import GridSpec
 from layertracer.models.defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from layertracer.models.latents import grid_canvas_px
 from layertracer.errors import error_line
-from layertracer.models.loading import ModelConfig, load_pipeline
+from layertracer.models.loading import ModelConfig, image2layers_reference, load_pipeline
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template, format_prompt
 from layertracer.models.sampler import SampleSettings
 
@@ -78,6 +78,7 @@ class FluxSampler:
         self.max_batch = max_batch
         self.prompt_template = prompt_template
         self.pipe = load_pipeline(config) if pipe is None else pipe
+        self.reference = image2layers_reference(config)
         self.pipe.set_progress_bar_config(disable=not show_progress, leave=False)
 
     def sample(self, requests: Sequence[SampleRequest]) -> list[SampleResult]:
@@ -136,7 +137,9 @@ class FluxSampler:
 
         images = [row.image for row in rows]
         prompts = [row.prompt for row in rows]
-        return sample_image2layers(self.pipe, images, prompts, seeds, settings, self.prompt_template)  # type: ignore[arg-type]
+        return sample_image2layers(
+            self.pipe, images, prompts, seeds, settings, self.prompt_template, self.reference  # type: ignore[arg-type]
+        )
 
 
 def settings_for(request: SampleRequest) -> SampleSettings:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from layertracer.models.defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
-from layertracer.models.loading import ModelConfig
+from layertracer.models.loading import REFERENCE_CHOICES, ModelConfig
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    """--model, --lora, --lora-scale, --offload, --vae-tiling, --compile, --device, --download, --prompt-template."""
+    """--model, --lora, --lora-scale, --reference, --offload, --vae-tiling, --compile, --device, --download,
+    --prompt-template."""
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model", required=required, metavar="PATH_OR_ID",
@@ -27,6 +28,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, required: bool = True) 
     )
     group.add_argument("--lora", metavar="PATH", help="LoRA .safetensors (kohya or diffusers format) or folder")
     group.add_argument("--lora-scale", type=float, default=1.0, help="LoRA strength (default: 1.0; 0 = base model)")
+    group.add_argument(
+        "--reference", choices=REFERENCE_CHOICES, default="auto",
+        help="Image2Layers: pin the last cell noised to each step's sigma (the public LoRAs) or clean (LoRAs "
+        "trained here in image2layers mode); auto reads the LoRA's metadata, else noised (default: auto)",
+    )
     group.add_argument("--offload", action="store_true", help="model CPU offload: fits a ~24 GB GPU, slower (CUDA)")
     group.add_argument("--vae-tiling", action="store_true", help="decode the grid in tiles (less GPU memory)")
     group.add_argument(
@@ -52,6 +58,7 @@ def model_config(args: argparse.Namespace) -> ModelConfig:
         offload=args.offload,
         vae_tiling=args.vae_tiling,
         compile_transformer=args.compile,
+        reference=args.reference,
         allow_download=args.download,
     )
 

@@ -4,6 +4,9 @@ The reference is padded to a square on white, resized to one cell and VAE-encode
 replace the last cell's tokens after every denoising step, noised to the sigma the next step starts from
 (clean after the last step). The model sees the last frame at the same noise level as the rest of the grid at
 every step, so it fills in the earlier frames consistently with it (the paper's in-context "recraft").
+
+A LoRA trained here in image2layers mode saw the last cell clean at every sigma instead (layertracer.train), so
+for it the cell is pinned clean from the first step on: the `reference` mode, read from the LoRA's metadata.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from layertracer.models.sampler import SampleSettings, decode_grids, denoise, in
 if TYPE_CHECKING:
     import torch
     from diffusers import FluxPipeline
+
+    from layertracer.models.loading import Reference
 
 
 def prepare_reference(image: np.ndarray, cell_px: int) -> np.ndarray:
@@ -50,15 +55,22 @@ class LastCellOverwrite:
     The callback runs after the scheduler step, so the latents are already at the next sigma s; the cell becomes
     (1 - s) * reference + s * noise, the flow-matching interpolation FLUX was trained on, with the same noise
     the cell started from, so the pinned cell follows one straight path from its start noise to the reference.
+    With `clean`, the cell is the reference itself at every step.
     """
 
-    def __init__(self, reference: torch.Tensor, start_noise: torch.Tensor, indices: torch.Tensor) -> None:
+    def __init__(
+        self, reference: torch.Tensor, start_noise: torch.Tensor, indices: torch.Tensor, clean: bool = False
+    ) -> None:
         self.reference = reference
         self.start_noise = start_noise
         self.indices = indices.to(reference.device)
+        self.clean = clean
 
     def __call__(self, pipe: FluxPipeline, step: int, timestep, callback_kwargs: dict) -> dict:
         latents = callback_kwargs["latents"]
+        if self.clean:
+            latents[:, self.indices] = self.reference
+            return {"latents": latents}
         sigma = pipe.scheduler.sigmas[pipe.scheduler.step_index].to(latents.device, latents.dtype)
         latents[:, self.indices] = (1.0 - sigma) * self.reference + sigma * self.start_noise
         return {"latents": latents}
@@ -71,9 +83,10 @@ def sample_image2layers(
     seeds: Sequence[int],
     settings: SampleSettings,
     template: str = DEFAULT_PROMPT_TEMPLATE,
+    reference: Reference = "noised",
 ) -> list[np.ndarray]:
     """One grid per reference image whose last frame is (the VAE round trip of) that image."""
-    latents = denoise_image2layers(pipe, images, prompts, seeds, settings, template)
+    latents = denoise_image2layers(pipe, images, prompts, seeds, settings, template, reference)
     return decode_grids(pipe, latents, settings.canvas_px)
 
 
@@ -84,13 +97,17 @@ def denoise_image2layers(
     seeds: Sequence[int],
     settings: SampleSettings,
     template: str = DEFAULT_PROMPT_TEMPLATE,
+    reference: Reference = "noised",
 ) -> torch.Tensor:
     """The final packed latents [B, tokens, 64]; the last cell's tokens equal the encoded reference."""
     canvas = settings.canvas_px
-    reference = encode_cells(pipe, [prepare_reference(image, canvas // settings.spec.side) for image in images])
+    encoded = encode_cells(pipe, [prepare_reference(image, canvas // settings.spec.side) for image in images])
     latents = initial_latents(pipe, seeds, canvas)
     indices = cell_token_indices(canvas, canvas, settings.spec, -1).to(latents.device)
-    # Flow matching starts at sigma 1 (pure noise), so the cell needs no overwrite before the first step.
-    overwrite = LastCellOverwrite(reference, latents[:, indices].clone(), indices)
+    clean = reference == "clean"
+    overwrite = LastCellOverwrite(encoded, latents[:, indices].clone(), indices, clean)
+    if clean:
+        latents[:, indices] = encoded
+    # Noised, flow matching starts at sigma 1 (pure noise): the cell needs no overwrite before the first step.
     full_prompts = [format_prompt(p or IMAGE_SUBJECT, settings.frames, template) for p in prompts]
     return denoise(pipe, full_prompts, latents, settings, on_step_end=overwrite)

@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from layertracer.errors import ModelError, error_line
 
@@ -19,6 +19,11 @@ if TYPE_CHECKING:
     from diffusers import FluxPipeline
 
 ADAPTER_NAME = "layertracer"
+# Image2Layers: the last cell pinned noised to each step's sigma (the public LayerTracer LoRAs), or clean (LoRAs
+# trained here in image2layers mode, which record it under this safetensors metadata key).
+Reference = Literal["noised", "clean"]
+REFERENCE_CHOICES = ("auto", "noised", "clean")
+LORA_REFERENCE_KEY = "layertracer.image2layers_reference"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -29,6 +34,7 @@ class ModelConfig:
     `model`/`lora`: a local path or a hub id (hub ids are read from the local Hugging Face cache unless
     `allow_download`). `device`: None picks CUDA when present. `offload`: keep weights in CPU memory and move each
     component to the GPU while it runs (CUDA only). `compile_transformer`: `torch.compile` the transformer.
+    `reference`: how Image2Layers pins the last cell ("auto": what the LoRA's metadata says, else "noised").
     """
 
     model: str
@@ -39,6 +45,7 @@ class ModelConfig:
     vae_tiling: bool = False
     allow_download: bool = False
     compile_transformer: bool = False
+    reference: str = "auto"
 
 
 def resolve_device(device: str | None) -> str:
@@ -58,6 +65,8 @@ def load_pipeline(config: ModelConfig) -> FluxPipeline:
     device = resolve_device(config.device)
     if config.offload and not device.startswith("cuda"):
         raise ModelError("--offload needs a CUDA device (it moves components between CPU and GPU memory)")
+    if config.reference not in REFERENCE_CHOICES:
+        raise ModelError(f"reference must be one of {', '.join(REFERENCE_CHOICES)}, got {config.reference!r}")
     if config.compile_transformer and not device.startswith("cuda"):
         raise ModelError("--compile needs a CUDA device (on the CPU compiling costs more than it saves)")
     if not math.isfinite(config.lora_scale):
@@ -123,6 +132,29 @@ def _lora_source(lora: str, allow_download: bool) -> tuple[str, dict]:
     if HUB_ID.match(lora) and allow_download:
         return lora, {"local_files_only": False}
     raise ModelError(f"LoRA not found: {lora}")
+
+
+def image2layers_reference(config: ModelConfig) -> Reference:
+    """`config.reference`, or for "auto" what the LoRA records under LORA_REFERENCE_KEY; "noised" without one."""
+    if config.reference in ("noised", "clean"):
+        return config.reference  # type: ignore[return-value]
+    file = _lora_file(config.lora) if config.lora else None
+    if file is None:
+        return "noised"
+    from safetensors import safe_open
+
+    with safe_open(str(file), "pt") as weights:
+        recorded = (weights.metadata() or {}).get(LORA_REFERENCE_KEY)
+    return "clean" if recorded == "clean" else "noised"
+
+
+def _lora_file(lora: str) -> Path | None:
+    """The local .safetensors file of a LoRA path (a folder holding exactly one), or None (a hub id)."""
+    path = Path(lora).expanduser()
+    if path.is_file():
+        return path
+    found = sorted(path.glob("*.safetensors")) if path.is_dir() else []
+    return found[0] if len(found) == 1 else None
 
 
 def fuse_lora(pipe: FluxPipeline, lora: str, source: tuple[str, dict], scale: float) -> None:

@@ -6,7 +6,8 @@ Layout under OUT (a local folder or fsspec URI):
   checkpoints/step-00000250/            the LoRA as above + training_state.pt (optimizer, LR schedule, RNG)
                             state.json  written last: a checkpoint without it is incomplete and ignored
 The adapter config (rank, lora_alpha, targets) travels inside the safetensors header, so a LoRA trained with
-lora_alpha != rank loads at the scale it was trained with.
+lora_alpha != rank loads at the scale it was trained with; so does how the run trained (`metadata`, e.g. that
+Image2Layers must pin the last cell clean: models.loading.LORA_REFERENCE_KEY).
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ def checkpoint_uri(out_uri: str, step: int) -> str:
     return storage.join(out_uri, "checkpoints", f"step-{step:08d}")
 
 
-def save_lora(transformer, out_uri: str, storage_options=None) -> None:
-    """Write the adapter in diffusers' format, with its peft config as safetensors metadata."""
+def save_lora(transformer, out_uri: str, storage_options=None, metadata: dict[str, str] | None = None) -> None:
+    """Write the adapter in diffusers' format, with its peft config (and `metadata`) as safetensors metadata."""
     from diffusers import FluxPipeline
     from peft.utils import get_peft_model_state_dict
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     with tempfile.TemporaryDirectory() as tmp:
         FluxPipeline.save_lora_weights(
@@ -44,6 +47,11 @@ def save_lora(transformer, out_uri: str, storage_options=None) -> None:
             transformer_lora_layers=get_peft_model_state_dict(transformer),
             transformer_lora_adapter_metadata=transformer.peft_config["default"].to_dict(),
         )
+        if metadata:
+            path = os.path.join(tmp, LORA_FILE)
+            with safe_open(path, "pt") as written:
+                header = written.metadata() or {}
+            save_file(load_file(path), path, metadata={**header, **metadata})
         _publish_file(os.path.join(tmp, LORA_FILE), storage.join(out_uri, LORA_FILE), storage_options)
 
 
@@ -61,10 +69,13 @@ def load_lora_state(transformer, lora_uri: str, storage_options=None) -> None:
         raise ValueError(f"checkpoint {lora_uri} does not match this adapter: {unexpected[:3]}")
 
 
-def save_checkpoint(out_uri: str, step: int, transformer, training_state: dict, keep: int, storage_options=None) -> str:
+def save_checkpoint(
+    out_uri: str, step: int, transformer, training_state: dict, keep: int, storage_options=None,
+    metadata: dict[str, str] | None = None,
+) -> str:
     """Write checkpoints/step-N (LoRA, optimizer/schedule/RNG state, then the done marker); prune to `keep`."""
     uri = checkpoint_uri(out_uri, step)
-    save_lora(transformer, uri, storage_options)
+    save_lora(transformer, uri, storage_options, metadata)
     buffer = io.BytesIO()
     torch.save(training_state, buffer)
     storage.write_bytes_atomic(storage.join(uri, STATE_FILE), buffer.getvalue(), storage_options)

@@ -22,7 +22,7 @@ from layertracer.errors import UserError
 from layertracer.grid import split_grid
 from layertracer.models.image2layers import encode_cells
 from layertracer.models.latents import VAE_SCALE, cell_token_indices
-from layertracer.models.loading import ModelConfig, load_pipeline, resolve_device
+from layertracer.models.loading import LORA_REFERENCE_KEY, ModelConfig, load_pipeline, resolve_device
 from layertracer.models.sampler import MAX_SEQUENCE_LENGTH
 from layertracer.train import checkpoint
 from layertracer.train.data import GridBatch, decode_batch
@@ -136,6 +136,12 @@ def apply_update(params: list[torch.nn.Parameter], optimizer, lr_schedule, max_g
     optimizer.zero_grad(set_to_none=True)
 
 
+def lora_metadata(options: TrainOptions) -> dict[str, str]:
+    """What the saved LoRA records of this run: an image2layers run kept the last cell clean at every sigma, so
+    the sampler must pin it clean too (models.loading.image2layers_reference reads this)."""
+    return {LORA_REFERENCE_KEY: "clean"} if options.mode == "image2layers" else {}
+
+
 def enable_checkpointing(transformer, interval: int = 1) -> None:
     """Gradient checkpointing on every `interval`-th transformer block (double-stream, then single-stream, in
     order): those recompute their activations in the backward pass, the others keep them. 1 uses the least
@@ -212,12 +218,13 @@ def train(
             state = {"step": step, "optimizer": optimizer.state_dict(), "lr_schedule": lr_schedule.state_dict(),
                      "generator": generator.get_state()}
             checkpoint.save_checkpoint(
-                options.out, step, transformer, state, options.keep_checkpoints, options.storage_options
+                options.out, step, transformer, state, options.keep_checkpoints, options.storage_options,
+                lora_metadata(options),
             )
             checkpoint.write_log(options.out, history, options.storage_options)
     bar.close()
     if main:
-        checkpoint.save_lora(transformer, options.out, options.storage_options)
+        checkpoint.save_lora(transformer, options.out, options.storage_options, lora_metadata(options))
         checkpoint.write_log(options.out, history, options.storage_options)
     return TrainResult(lora_uri=options.out, step=step, losses=losses)
 

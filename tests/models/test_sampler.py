@@ -104,6 +104,30 @@ def test_image2layers_pins_the_last_cell_to_the_reference(sampler: FluxSampler, 
     assert min(to_round_trip[:-1]) > 15
 
 
+@pytest.mark.parametrize("reference", ["noised", "clean"])
+def test_image2layers_reference_modes(sampler: FluxSampler, red_disc: np.ndarray, reference: str) -> None:
+    """What the transformer sees in the last cell at each step: the reference noised on its way from the cell's
+    start noise (the public LoRAs), or the clean reference from the first step on (LoRAs trained here)."""
+    pipe = sampler.pipe
+    settings = SampleSettings(frames=4, cell_px=64, steps=3, guidance=1.0)
+    encoded = encode_cells(pipe, [prepare_reference(red_disc, 64)])[0]
+    last = cell_token_indices(128, 128, settings.spec, -1)
+    seen = []
+    hook = pipe.transformer.register_forward_pre_hook(
+        lambda _, args, kwargs: seen.append(kwargs["hidden_states"][0, last].clone()), with_kwargs=True
+    )
+    try:
+        latents = denoise_image2layers(pipe, [red_disc], [None], [3], settings, reference=reference)
+    finally:
+        hook.remove()
+    assert len(seen) == 3 and torch.equal(latents[0, last], encoded)
+    distances = [float((cell - encoded).abs().mean()) for cell in seen]
+    if reference == "clean":
+        assert distances == [0.0, 0.0, 0.0]
+    else:  # sigma falls step by step, and so does the distance to the reference
+        assert distances[0] > distances[1] > distances[2] > 0.0
+
+
 def test_prepare_reference_pads_on_white_and_resizes(red_disc: np.ndarray) -> None:
     cell = prepare_reference(red_disc, 50)
     assert cell.shape == (50, 50, 3)

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 from layertracer.cli import main
+from layertracer.models import ModelConfig
+from layertracer.models.loading import image2layers_reference
 from layertracer.train.checkpoint import LORA_FILE
 
 
@@ -25,5 +27,10 @@ def test_two_workers_train_image2layers_and_save_one_lora(
     assert main(args) == 0
     assert sorted(p.name for p in out.rglob(LORA_FILE)) == [LORA_FILE, LORA_FILE]  # the LoRA + one checkpoint
     assert (out / LORA_FILE).stat().st_size > 0
+    # The LoRA records that it saw the last cell clean, so Image2Layers sampling pins it clean ("auto").
+    for lora in out.rglob(LORA_FILE):
+        assert image2layers_reference(ModelConfig(tiny_flux_dir, lora=str(lora))) == "clean"
+    assert image2layers_reference(ModelConfig(tiny_flux_dir, lora=str(out))) == "clean"
+    assert image2layers_reference(ModelConfig(tiny_flux_dir, lora=str(out), reference="noised")) == "noised"
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [1, 2] and all(e["loss"] > 0 for e in log)
