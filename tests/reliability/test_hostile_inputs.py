@@ -74,9 +74,13 @@ def test_awkward_images_keep_their_pixels(hostile_run, name):
     row = next(r for r in read_index(hostile_run.out).to_pylist() if r["id"] == f"img-{name}")
     assert row["status"] == "ok", row["error"]
     grid = decode_image(open(row["grid_uri"], "rb").read())
-    height, width = grid.shape[0] // 2, grid.shape[1] // 2
-    last = grid[height:, :width]  # 2x2 serpentine: the 4th frame is bottom-left (cells keep the image's shape)
+    side = grid.shape[0] // 2
+    assert grid.shape[:2] == (2 * side, 2 * side)  # square cells, the picture centred on them
+    cell = grid[side:, :side]  # 2x2 serpentine: the 4th frame is bottom-left
     expected = image.expected
+    height, width = expected.shape[:2]
+    top, left = (side - height) // 2, (side - width) // 2
+    last = cell[top : top + height, left : left + width]
     if last.shape[-1] == 4 and expected.shape[-1] == 3:
         assert last[..., 3].min() == 255
         last = last[..., :3]
