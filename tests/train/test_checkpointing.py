@@ -21,8 +21,8 @@ def transformer(tiny_flux_dir: str) -> FluxTransformer2DModel:
 def forward_backward(model: FluxTransformer2DModel) -> tuple[list[int], torch.Tensor]:
     """How often each block (double-stream first) started, and the gradient of the input. (A recomputation
     stops early, once it has what the backward needs: only pre-hooks see it.)"""
-    calls = [0] * (len(model.transformer_blocks) + len(model.single_transformer_blocks))
     blocks = [*model.transformer_blocks, *model.single_transformer_blocks]
+    calls = [0] * len(blocks)
     hooks = [
         block.register_forward_pre_hook(lambda *_, i=i: calls.__setitem__(i, calls[i] + 1))
         for i, block in enumerate(blocks)
