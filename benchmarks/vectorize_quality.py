@@ -5,11 +5,17 @@ settings) on `final.png` — full-render MSE at cell size on white, paths, layer
 own element count; and per step K, our layers 1..K vs frame K against plain vtracer traced on frame K.
 
     .venv/bin/python -m benchmarks.vectorize_quality [--bench ../shared/bench] [--limit N] [--plots DIR] [--upscale K]
+        [--workers N]
+
+Time is measured twice: in one process (the CPU cost, what a batch job pays per icon) and with the steps on
+N worker processes (`TraceOptions(workers=N)`, default: all cores; the latency of one icon on idle cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -24,12 +30,14 @@ from layertracer.vectorize import TraceOptions, vectorize_frames
 TARGETS = "targets: MSE <= 0.7x vtracer, paths <= 1.2x vtracer and <= 1.5x designer, steps <= vtracer, time <= 2x"
 
 
-def measure(icon: BenchIcon, options: TraceOptions) -> dict:
+def measure(icon: BenchIcon, options: TraceOptions, workers: int) -> dict:
     height, width = icon.final.shape[:2]
     # Ours from the frames in memory (as the batch job has them from the model); vtracer from final.png's
     # bytes, as it is run on a file, and from the same pixels we get (PNG-encoded first, as vtracer takes
     # bytes: PIL's default level). Each is timed as the best of 3 runs.
     ours, ours_s = best_time(lambda: vectorize_frames(icon.frames, options))
+    parallel, parallel_s = best_time(lambda: vectorize_frames(icon.frames, replace(options, workers=workers)))
+    assert parallel.svg == ours.svg, f"{icon.name}: worker processes changed the SVG"
     plain, plain_s = best_time(lambda: plain_vtracer_png(icon.final_png))
     plain_pixels_s = best_time(lambda: plain_vtracer(icon.final))[1]
     steps = layer_renders(ours.svg, width, height)
@@ -42,6 +50,7 @@ def measure(icon: BenchIcon, options: TraceOptions) -> dict:
         "designer": icon.n_elements,
         "layers": count_drawn_layers(ours.svg),
         "ours_s": ours_s,
+        "parallel_s": parallel_s,
         "plain_s": plain_s,
         "plain_pixels_s": plain_pixels_s,
         "step_ours": [mse(render, frame) for render, frame in zip(steps, icon.frames)],
@@ -49,7 +58,7 @@ def measure(icon: BenchIcon, options: TraceOptions) -> dict:
     }
 
 
-def report(frames: int, rows: list[dict]) -> list[str]:
+def report(frames: int, rows: list[dict], workers: int) -> list[str]:
     col = lambda key: [r[key] for r in rows]  # noqa: E731
     ours_mse, plain_mse = median(col("ours_mse")), median(col("plain_mse"))
     ours_paths, plain_paths, designer = median(col("ours_paths")), median(col("plain_paths")), median(col("designer"))
@@ -70,6 +79,8 @@ def report(frames: int, rows: list[dict]) -> list[str]:
         f"{ours_s / plain_s:.2f} |",
         f"| median time per icon (vtracer on the same pixels) | {ours_s * 1000:.0f} ms | "
         f"{median(col('plain_pixels_s')) * 1000:.0f} ms | {ours_s / median(col('plain_pixels_s')):.2f} |",
+        f"| median time per icon, steps on {workers} worker processes (vtracer on the file) | "
+        f"{median(col('parallel_s')) * 1000:.0f} ms | {plain_s * 1000:.0f} ms | {median(col('parallel_s')) / plain_s:.2f} |",
     ]
     for k in range(frames):
         ours_k = median([r["step_ours"][k] for r in rows])
@@ -85,19 +96,24 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N icons per set (quick runs)")
     parser.add_argument("--plots", type=Path, default=Path("out/benchmarks"), help="where PNG plots go")
     parser.add_argument("--upscale", type=int, default=TraceOptions().upscale, help="tracing resolution multiple")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes for the second timing (default: all cores)")
     args = parser.parse_args()
     options = TraceOptions(upscale=args.upscale)
     print(f"layer-wise vectorization vs plain vtracer, {TARGETS}")
     for frames in (4, 9):
-        rows = [measure(icon, options) for icon in tqdm(load_icons(args.bench, frames, args.limit), desc=f"f{frames}")]
-        print("\n".join(report(frames, rows)))
+        icons = tqdm(load_icons(args.bench, frames, args.limit), desc=f"f{frames}")
+        rows = [measure(icon, options, args.workers) for icon in icons]
+        print("\n".join(report(frames, rows, args.workers)))
         plot_quality_vs_paths(
             {"layertracer": {"paths": [r["ours_paths"] for r in rows], "mse": [r["ours_mse"] for r in rows]},
              "plain vtracer": {"paths": [r["plain_paths"] for r in rows], "mse": [r["plain_mse"] for r in rows]}},
             args.plots / f"vectorize_quality_f{frames}.png",
         )
         plot_time_per_icon(
-            {"layertracer": [r["ours_s"] for r in rows], "plain vtracer": [r["plain_s"] for r in rows]},
+            {"layertracer": [r["ours_s"] for r in rows],
+             f"layertracer, {args.workers} workers": [r["parallel_s"] for r in rows],
+             "plain vtracer": [r["plain_s"] for r in rows]},
             args.plots / f"vectorize_time_f{frames}.png",
         )
     print(f"plots in {args.plots}/")

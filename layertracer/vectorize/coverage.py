@@ -34,27 +34,43 @@ class LayerRaster:
     y: int
 
 
-def layer_raster(
-    under: np.ndarray, over: np.ndarray, changed: np.ndarray, upscale: int, base: bool = False
-) -> LayerRaster | None:
-    """The step that turned `under` into `over`, given the pixels it visibly changed.
+@dataclass(frozen=True)
+class StepCrop:
+    """One step cut to its changed box and the rim its edges need: all that tracing the step reads.
 
-    `base` marks the first step, drawn on nothing: its pixels are drawn even where they have the
-    background's colour (the white of an eye), and `under` (the bare background) only places its edges.
+    Small and self-contained, so a step can be traced in a worker process (see workers.py). `base` marks
+    the first step, drawn on nothing: its pixels are drawn even where they have the background's colour
+    (the white of an eye), and `under` (the bare background) only places its edges.
     """
-    x, y, w, h = cv2.boundingRect(changed.astype(np.uint8))
+
+    under: np.ndarray
+    over: np.ndarray
+    changed: np.ndarray
+    x: int
+    y: int
+    base: bool = False
+
+
+def crop_step(under: np.ndarray, over: np.ndarray, changed: np.ndarray, base: bool = False) -> StepCrop | None:
+    """The step that turned `under` into `over`, given the pixels it visibly changed; None if it changed nothing."""
+    x, y, w, h = cv2.boundingRect(changed.view(np.uint8))
     if w == 0:
         return None
     height, width = changed.shape
     y0, y1 = max(0, y - PAD_PX), min(height, y + h + PAD_PX)
     x0, x1 = max(0, x - PAD_PX), min(width, x + w + PAD_PX)
     box = (slice(y0, y1), slice(x0, x1))
-    solid = core(changed[box])
-    old = flatten_on_white(under[box])
-    new = flatten_on_white(over[box])
+    return StepCrop(under[box], over[box], changed[box], int(x0), int(y0), base)
+
+
+def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
+    """The step's pixels as clean colours with sub-pixel edges, `upscale` times the frame's size."""
+    solid = core(step.changed)
+    old = flatten_on_white(step.under)
+    new = flatten_on_white(step.over)
 
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
-    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), base)
+    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base)
     anchor = solid.copy()
     solid[solid] = drawn
     anchor[anchor] = drawn & settled
@@ -72,14 +88,14 @@ def layer_raster(
     coverage = solid.astype(np.float32)
     band = (distance <= EDGE_BAND_PX) & ~solid
     coverage[band] = _coverage(_pixels(old, band), _pixels(new, band), colors[index[band] - 1])
-    if over.shape[-1] == 4:
-        coverage = np.minimum(coverage, over[box][..., 3].astype(np.float32) / 255.0)
+    if step.over.shape[-1] == 4:
+        coverage = np.minimum(coverage, step.over[..., 3].astype(np.float32) / 255.0)
 
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
         index = cv2.resize(index, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
     index[coverage < 0.5] = 0
-    return LayerRaster(index=index, colors=colors, x=int(x0), y=int(y0))
+    return LayerRaster(index=index, colors=colors, x=step.x, y=step.y)
 
 
 def _pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ survives); regions that later steps repaint entirely are dropped, since nobody w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from functools import partial
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -24,8 +25,9 @@ from layertracer.vectorize.masks import (
     normalize_backgrounds,
 )
 from layertracer.vectorize.svg import layered_svg
-from layertracer.vectorize.coverage import layer_raster
+from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
 from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
+from layertracer.vectorize.workers import map_steps
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class TraceOptions:
     drop_covered: bool = False
     masks: MaskOptions = field(default_factory=MaskOptions)
     vtracer: VtracerSettings = field(default_factory=VtracerSettings)
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
 
 
 @dataclass(frozen=True)
@@ -76,21 +83,28 @@ def prepare_frames(frames: Sequence[np.ndarray], options: MaskOptions) -> list[n
     return align_frames(normalize_backgrounds(frames, options.background_tolerance), options.max_align_px)
 
 
-def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> list[np.ndarray]:
+def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> Iterator[np.ndarray]:
     """One mask per step of prepared frames: what it drew (step 1) or changed (later steps)."""
     if options.keep_background:
         first = np.ones(frames[0].shape[:2], bool)
     else:
         first = foreground_mask(frames[0], options.masks)
-    masks = [first] + change_masks(frames, options.masks)
-    return drop_covered(masks) if options.drop_covered else masks
+    if options.drop_covered:
+        yield from drop_covered([first, *change_masks(frames, options.masks)])
+    else:
+        yield first
+        yield from change_masks(frames, options.masks)
+
+
+def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings) -> list[Path]:
+    """One step's paths (empty if it changed nothing visible)."""
+    return [] if step is None else trace_layer(layer_raster(step, upscale), upscale, settings)
 
 
 def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions()) -> LayeredSVG:
     """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame."""
     check_frames(frames)
     prepared = prepare_frames([np.ascontiguousarray(f) for f in frames], options.masks)
-    masks = step_masks(prepared, options)
     # Each step is what its frame shows over the frame before (step 1: over the bare background), so a
     # recoloured region is traced in its new colour and its edges blend against what lies beneath.
     if prepared[0].shape[-1] == 3:
@@ -99,10 +113,12 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
         canvas[...] = 255 if paper is None else paper.astype(np.uint8)
     else:
         canvas = np.zeros_like(prepared[0])
-    layers: list[list[Path]] = [
-        trace_layer(layer_raster(under, over, mask, options.upscale, base=k == 0), options.upscale, options.vtracer)
-        for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks))
-    ]
+    steps = (
+        crop_step(under, over, mask, base=k == 0)
+        for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, step_masks(prepared, options)))
+    )
+    trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer)
+    layers = map_steps(trace, steps, options.workers)
     height, width = prepared[-1].shape[:2]
     svg = layered_svg(layers, width, height, options.upscale)
     return LayeredSVG(

@@ -8,7 +8,7 @@ a change mask holds what the step drew, and nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -151,18 +151,18 @@ def _identical(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and cv2.norm(a, b, cv2.NORM_INF) == 0
 
 
-def change_masks(frames: Sequence[np.ndarray], options: MaskOptions) -> list[np.ndarray]:
+def change_masks(frames: Sequence[np.ndarray], options: MaskOptions) -> Iterator[np.ndarray]:
     """Per adjacent pair of frames, the pixels the step clearly changed: beyond tolerance against every
-    nearby pixel of the previous frame.
+    nearby pixel of the previous frame. One at a time, so each step can be traced while the next is diffed.
 
     The neighbourhood test forgives a one-pixel drift that alignment left; `coverage` later decides the
     changed region's anti-aliased rim at sub-pixel precision.
     """
-    denoised = [_denoised(f) for f in frames]
-    return [
-        np.zeros(b.shape[:2], bool) if _identical(a, b) else _changed(before, after, options)
-        for a, b, before, after in zip(frames, frames[1:], denoised, denoised[1:])
-    ]
+    before = _denoised(frames[0])
+    for a, b in zip(frames, frames[1:]):
+        after = _denoised(b)
+        yield np.zeros(b.shape[:2], bool) if _identical(a, b) else _changed(before, after, options)
+        before = after
 
 
 def _denoised(frame: np.ndarray) -> np.ndarray:

@@ -1,0 +1,64 @@
+"""Worker processes that trace the steps of one icon at the same time.
+
+vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. A pool lives as long as
+the process that asked for it (starting one costs far more than tracing an icon), and it is started by a
+fork server, which is safe from a process that already runs threads (Ray, tqdm, OpenCV's own pool).
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_LOCK = threading.Lock()
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """This process's pool of `workers` processes, started on first use."""
+    with _LOCK:
+        if workers not in _POOLS:
+            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+            context = multiprocessing.get_context(method)
+            if method == "forkserver":
+                # Workers forked from a server that has the tracer imported start in milliseconds.
+                context.set_forkserver_preload(["layertracer.vectorize.layered"])
+            _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=context)
+        return _POOLS[workers]
+
+
+def _discard(workers: int) -> None:
+    with _LOCK:
+        pool = _POOLS.pop(workers, None)
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def map_steps(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+    """`fn` over `items`, in order, on `workers` processes (1: in this process).
+
+    Items are handed out as they are produced, so producing the next one overlaps with work on the last.
+    If a worker dies (killed for memory, say), the pool is replaced next time and this call finishes in
+    this process: the icon is still traced.
+    """
+    if workers <= 1:
+        return [fn(item) for item in items]
+    items = iter(items)
+    produced: list[T] = []
+    try:
+        pool = worker_pool(workers)
+        futures = []
+        for item in items:
+            produced.append(item)
+            futures.append(pool.submit(fn, item))
+        return [future.result() for future in futures]
+    except BrokenProcessPool:
+        _discard(workers)
+        return [fn(item) for item in itertools.chain(produced, items)]
