@@ -5,12 +5,15 @@ wall time of (a) plain vtracer with the LayerTracer paper's settings and (b) `de
 vectorizer. Order agreement: Spearman correlation, over the icon's pixels, between the step at which a pixel
 reaches its final colour in the designer's frames (f4 and f9) and in ours.
 
-    .venv/bin/python -m benchmarks.image_quality [--bench ../shared/bench] [--limit N] [--upscale 1 2]
+    .venv/bin/python -m benchmarks.image_quality [--bench ../shared/bench] [--limit N] [--upscale 1 2] [--workers N]
+
+The default upscale is also timed with the vectorizer's steps on N worker processes (default: all cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 from pathlib import Path
 
@@ -57,7 +60,7 @@ def layered(data: bytes, trace: TraceOptions) -> str:
     return vectorize_frames(frames, trace).svg
 
 
-def measure_icon(icon_dir: Path, upscales: list[int]) -> dict[str, float]:
+def measure_icon(icon_dir: Path, upscales: list[int], workers: int) -> dict[str, float]:
     # Both sides start from final.png's bytes; each is timed as the best of 3 runs.
     data = (icon_dir / "final.png").read_bytes()
     image = decode_image(data)
@@ -73,6 +76,9 @@ def measure_icon(icon_dir: Path, upscales: list[int]) -> dict[str, float]:
             f"up{up}_mse": mse(render_svg(svg, width, height), image), f"up{up}_paths": count_paths(svg),
             f"up{up}_layers": count_drawn_layers(svg), f"up{up}_s": seconds,
         })
+        if up == TraceOptions().upscale:
+            parallel, row["parallel_s"] = best_time(lambda: layered(data, TraceOptions(upscale=up, workers=workers)))
+            assert parallel == svg, f"{icon_dir.name}: worker processes changed the SVG"
     for frames in (4, 9):
         truth_dir = icon_dir.parent.parent / f"f{frames}" / icon_dir.name
         truth = [load(p) for p in sorted(truth_dir.glob("frame_*.png"))]
@@ -86,9 +92,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--upscale", type=int, nargs="+", default=[1, 2], help="vectorizer upscales to compare")
     parser.add_argument("--plots", type=Path, default=Path("out/benchmarks"), help="where PNG plots go")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes for the parallel timing (default: all cores)")
     args = parser.parse_args()
     icons = sorted((args.bench / "frames" / "dev" / "f4").iterdir())[: args.limit]
-    rows = [measure_icon(d, args.upscale) for d in tqdm(icons, desc="icons")]
+    rows = [measure_icon(d, args.upscale, args.workers) for d in tqdm(icons, desc="icons")]
     med = {key: statistics.median(r[key] for r in rows) for key in rows[0]}
 
     print(f"\n{len(rows)} dev icons, 512 px, 4 frames (medians; ratios against plain vtracer in this run)\n")
@@ -101,6 +109,9 @@ def main() -> None:
               f"{med[f'up{up}_layers']:.0f} | {med[f'up{up}_s'] * 1000:.0f} ms | "
               f"{med[f'up{up}_mse'] / med['vt_mse']:.2f} | {med[f'up{up}_paths'] / med['vt_paths']:.2f} | "
               f"{med[f'up{up}_s'] / med['vt_s']:.2f} |")
+    if "parallel_s" in med:
+        print(f"| the same (upscale {TraceOptions().upscale}), steps on {args.workers} worker processes | | | | "
+              f"{med['parallel_s'] * 1000:.0f} ms | | | {med['parallel_s'] / med['vt_s']:.2f} |")
     print(f"\nplain vtracer's paths with consecutive same-fill paths merged (as in our output): "
           f"{med['vt_runs']:.1f}; ours / that: " + ", ".join(
               f"{med[f'up{up}_paths'] / med['vt_runs']:.2f} (upscale {up})" for up in args.upscale))

@@ -61,7 +61,31 @@ def normalize_backgrounds(frames: Sequence[np.ndarray], tolerance: int) -> list[
     return out
 
 
-def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: int) -> tuple[int, int]:
+@dataclass(frozen=True)
+class AlignView:
+    """A frame as alignment reads it: grey at full size, and shrunk to about ALIGN_SIZE_PX.
+
+    Each frame is the moving side of one pair and the reference of the next, so it is made once.
+    """
+
+    gray: np.ndarray
+    small: np.ndarray
+    factor: tuple[float, float]  # full-size pixels per shrunk pixel, (y, x)
+
+    @classmethod
+    def of(cls, frame: np.ndarray) -> AlignView:
+        gray = cv2.cvtColor(flatten_on_white(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        scale = min(1.0, ALIGN_SIZE_PX / max(gray.shape))
+        # A whole factor first (OpenCV's area filter is ~15x faster on those), then the rest.
+        step = max(1, int(1 / scale))
+        h, w = gray.shape[0] // step * step, gray.shape[1] // step * step
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        area = cv2.resize(gray[:h, :w], (w // step, h // step), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(area, size, interpolation=cv2.INTER_LINEAR)
+        return cls(gray, small, (h / size[1], w / size[0]))
+
+
+def estimate_shift(reference: AlignView, moving: AlignView, max_shift_px: int) -> tuple[int, int]:
     """Whole-pixel (dy, dx) that moves `moving` onto `reference`; (0, 0) unless clearly better.
 
     Phase correlation runs on frames shrunk to about ALIGN_SIZE_PX: an FFT's cost grows fast with size, and
@@ -69,21 +93,9 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: int)
     (median error 0.3 px against 1 px). The candidate is then confirmed, with its neighbours, on
     full-resolution pixels.
     """
-    if max_shift_px <= 0:
-        return 0, 0
-    ref, mov = _gray(reference), _gray(moving)
-    scale = min(1.0, ALIGN_SIZE_PX / max(ref.shape))
-    # A whole factor first (OpenCV's area filter is ~15x faster on those), then the rest.
-    step = max(1, int(1 / scale))
-    h, w = ref.shape[0] // step * step, ref.shape[1] // step * step
-    small = (max(1, round(w * scale)), max(1, round(h * scale)))
-
-    def shrink(frame: np.ndarray) -> np.ndarray:
-        area = cv2.resize(frame[:h, :w], (w // step, h // step), interpolation=cv2.INTER_AREA)
-        return cv2.resize(area, small, interpolation=cv2.INTER_LINEAR)
-
-    (sx, sy), response = cv2.phaseCorrelate(shrink(mov), shrink(ref))
-    cy, cx = int(round(sy * h / small[1])), int(round(sx * w / small[0]))
+    ref, mov = reference.gray, moving.gray
+    (sx, sy), response = cv2.phaseCorrelate(moving.small, reference.small)
+    cy, cx = int(round(sy * reference.factor[0])), int(round(sx * reference.factor[1]))
     if response < 0.1 or (cy, cx) == (0, 0) or max(abs(cy), abs(cx)) > max_shift_px + 1:
         return 0, 0
 
@@ -96,10 +108,6 @@ def estimate_shift(reference: np.ndarray, moving: np.ndarray, max_shift_px: int)
     allowed = [c for c in candidates if max(abs(c[0]), abs(c[1])) <= max_shift_px]
     best = min(allowed, key=lambda c: mismatched(*c), default=(0, 0))
     return best if best != (0, 0) and mismatched(*best) < 0.98 * mismatched(0, 0) else (0, 0)
-
-
-def _gray(frame: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(flatten_on_white(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)
 
 
 def shift_image(image: np.ndarray, dy: int, dx: int, fill: float | np.ndarray) -> np.ndarray:
@@ -116,9 +124,11 @@ def shift_image(image: np.ndarray, dy: int, dx: int, fill: float | np.ndarray) -
 def align_frames(frames: Sequence[np.ndarray], max_shift_px: int) -> list[np.ndarray]:
     """Move every frame onto the last frame's position (drift is estimated between neighbours, then summed)."""
     offsets = [(0, 0)] * len(frames)
+    views: dict[int, AlignView] = {}
+    view = lambda k: views[k] if k in views else views.setdefault(k, AlignView.of(frames[k]))  # noqa: E731
     for k in range(len(frames) - 2, -1, -1):
-        same = _identical(frames[k + 1], frames[k])  # a step that drew nothing: nothing to align
-        dy, dx = (0, 0) if same else estimate_shift(frames[k + 1], frames[k], max_shift_px)
+        same = max_shift_px <= 0 or _identical(frames[k + 1], frames[k])  # drew nothing: nothing to align
+        dy, dx = (0, 0) if same else estimate_shift(view(k + 1), view(k), max_shift_px)
         offsets[k] = (offsets[k + 1][0] + dy, offsets[k + 1][1] + dx)
     out = []
     for frame, (dy, dx) in zip(frames, offsets):

@@ -15,11 +15,12 @@ from typing import Iterator
 import cv2
 import numpy as np
 import vtracer
-from defusedxml import ElementTree
 
 from layertracer.vectorize.coverage import LayerRaster
 
 # vtracer writes `<path d="..." fill="#rrggbb" transform="translate(x,y)"/>`; nothing else is taken over.
+_PATH_TAG_RE = re.compile(r"<path\b([^<>]*)>")
+_ATTRIBUTE_RE = re.compile(r'\s([A-Za-z:-]+)="([^"<>]*)"')
 _FILL_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 _TRANSLATE_RE = re.compile(r"translate\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)")
 _PATH_DATA_RE = re.compile(r"[MmLlCcQqZzHhVvSsTtAa0-9eE.,\s+-]*")
@@ -50,29 +51,52 @@ class VtracerSettings:
     path_precision: int = 2
 
 
-def trace_layer(raster: LayerRaster | None, upscale: int, settings: VtracerSettings) -> list[Path]:
-    """Trace one step's raster, one colour at a time, largest first; paths come back in upscaled canvas units."""
+@dataclass(frozen=True)
+class RegionBitmap:
+    """One colour of one step as vtracer takes it: a 1-bit PBM of the colour's box (with a blank margin).
+
+    Small and self-contained (a few kB), so it can be traced in another process (see workers.py).
+    `x`, `y`: where the bitmap's top-left corner lies on the canvas, in upscaled units.
+    """
+
+    layer: int
+    pbm: bytes
+    fill: str
+    x: int
+    y: int
+
+
+def region_bitmaps(raster: LayerRaster | None, upscale: int, layer: int) -> Iterator[RegionBitmap]:
+    """One step's raster as one bitmap per colour, largest first (the order they are drawn in)."""
     if raster is None:
-        return []
-    paths = []
+        return
     for row, region in stacked_regions(raster.index, len(raster.colors)):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
-        svg = vtracer.convert_raw_image_to_svg(
-            _pbm(np.pad(region[y : y + h, x : x + w], 1)),  # a blank margin keeps edges off the border
-            img_format="pbm",
-            colormode="binary",
-            mode="spline",
-            filter_speckle=settings.filter_speckle * upscale,
-            corner_threshold=settings.corner_threshold,
-            length_threshold=settings.length_threshold,
-            max_iterations=settings.max_iterations,
-            splice_threshold=settings.splice_threshold,
-            path_precision=settings.path_precision,
+        yield RegionBitmap(
+            layer=layer,
+            pbm=_pbm(region[y : y + h, x : x + w]),
+            fill="#{:02x}{:02x}{:02x}".format(*raster.colors[row]),
+            x=raster.x * upscale + x - 1,
+            y=raster.y * upscale + y - 1,
         )
-        fill = "#{:02x}{:02x}{:02x}".format(*raster.colors[row])
-        dx, dy = raster.x * upscale + x - 1, raster.y * upscale + y - 1
-        paths += compound([Path(path.d, fill, path.x + dx, path.y + dy) for path in parse_vtracer_svg(svg)])
-    return paths
+
+
+def trace_region(bitmap: RegionBitmap, upscale: int, settings: VtracerSettings) -> tuple[int, list[Path]]:
+    """(layer, paths) of one colour's bitmap, traced in vtracer's binary mode; paths in upscaled canvas units."""
+    svg = vtracer.convert_raw_image_to_svg(
+        bitmap.pbm,
+        img_format="pbm",
+        colormode="binary",
+        mode="spline",
+        filter_speckle=settings.filter_speckle * upscale,
+        corner_threshold=settings.corner_threshold,
+        length_threshold=settings.length_threshold,
+        max_iterations=settings.max_iterations,
+        splice_threshold=settings.splice_threshold,
+        path_precision=settings.path_precision,
+    )
+    pieces = [Path(path.d, bitmap.fill, path.x + bitmap.x, path.y + bitmap.y) for path in parse_vtracer_svg(svg)]
+    return bitmap.layer, compound(pieces)
 
 
 def compound(pieces: list[Path]) -> list[Path]:
@@ -103,12 +127,14 @@ def format_number(value: float) -> str:
 
 
 def _pbm(ink: np.ndarray) -> bytes:
-    """A binary PBM of a boolean mask (true = ink, which vtracer's binary mode traces).
+    """A binary PBM of a boolean mask (true = ink, which vtracer's binary mode traces), with a blank
+    one-pixel margin that keeps edges off the border.
 
     vtracer copies its input byte by byte, so one bit per pixel with nothing to compress or decompress
     is both the cheapest to make and to read.
     """
-    return b"P4\n%d %d\n" % (ink.shape[1], ink.shape[0]) + np.packbits(ink, axis=1).tobytes()
+    framed = cv2.copyMakeBorder(ink.view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    return b"P4\n%d %d\n" % (framed.shape[1], framed.shape[0]) + np.packbits(framed, axis=1).tobytes()
 
 
 def stacked_regions(index: np.ndarray, n_colors: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -134,20 +160,25 @@ def stacked_regions(index: np.ndarray, n_colors: int) -> Iterator[tuple[int, np.
 
 
 def parse_vtracer_svg(svg: str) -> list[Path]:
-    """The paths of a vtracer SVG, validated: path data characters only, #rrggbb fills, plain translations."""
-    root = ElementTree.fromstring(svg)
+    """The paths of a vtracer SVG, validated: path data characters only, #rrggbb fills, plain translations.
+
+    vtracer writes flat `<path d=".." fill=".." transform=".."/>` elements with double-quoted attributes;
+    they are read by pattern (an XML parser costs ~0.1 ms per call, a tenth of the tracing), and anything
+    else inside a path tag is refused rather than skipped, so a format change cannot lose shapes silently.
+    """
     paths = []
-    for element in root.iter():
-        if not element.tag.endswith("path"):
-            continue
-        d = element.get("d", "").strip()
-        fill = element.get("fill", "")
+    for tag in _PATH_TAG_RE.findall(svg):
+        attributes = dict(_ATTRIBUTE_RE.findall(tag))
+        if _ATTRIBUTE_RE.sub("", tag).strip(" \n/"):
+            raise ValueError(f"unexpected vtracer output: <path{tag[:60]}>")
+        d = attributes.get("d", "").strip()
+        fill = attributes.get("fill", "")
         if not d:
             continue  # vtracer emits an empty path for a cluster it simplified away
         if not _PATH_DATA_RE.fullmatch(d) or not _FILL_RE.fullmatch(fill):
             raise ValueError(f"unexpected vtracer output: path d={d[:40]!r} fill={fill!r}")
-        match = _TRANSLATE_RE.fullmatch(element.get("transform", "translate(0,0)").strip())
+        match = _TRANSLATE_RE.fullmatch(attributes.get("transform", "translate(0,0)").strip())
         if match is None:
-            raise ValueError(f"unexpected vtracer transform {element.get('transform')!r}")
+            raise ValueError(f"unexpected vtracer transform {attributes.get('transform')!r}")
         paths.append(Path(d, fill.lower(), float(match.group(1)), float(match.group(2))))
     return paths

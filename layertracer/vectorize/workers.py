@@ -1,6 +1,7 @@
-"""Worker processes that trace the steps of one icon at the same time.
+"""Worker processes that trace the colours of one icon while this process analyses its next steps.
 
-vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. A pool lives as long as
+vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. They get 1-bit bitmaps
+of a few kB and send back path data, so little crosses between processes. A pool lives as long as
 the process that asked for it (starting one costs far more than tracing an icon), and it is started by a
 fork server, which is safe from a process that already runs threads (Ray, tqdm, OpenCV's own pool).
 """
@@ -41,7 +42,7 @@ def _discard(workers: int) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def map_steps(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+def map_in_workers(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
     """`fn` over `items`, in order, on `workers` processes (1: in this process).
 
     Items are handed out as they are produced, so producing the next one overlaps with work on the last.

@@ -1,0 +1,40 @@
+"""Reading vtracer's output: every path taken over exactly, anything unexpected refused (never skipped)."""
+
+import numpy as np
+import pytest
+
+from layertracer.vectorize.trace import Path, RegionBitmap, VtracerSettings, parse_vtracer_svg, trace_region
+
+HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="9" height="9">\n'
+
+
+def test_a_real_trace_comes_back_as_its_shapes():
+    ink = np.zeros((40, 60), bool)
+    ink[5:15, 5:15] = True  # a square
+    ink[20:35, 30:55] = True  # a rectangle with a hole
+    ink[25:30, 40:45] = False
+    pbm = b"P4\n%d %d\n" % (ink.shape[1], ink.shape[0]) + np.packbits(ink, axis=1).tobytes()
+    layer, paths = trace_region(RegionBitmap(layer=3, pbm=pbm, fill="#12ab34", x=100, y=200), 1, VtracerSettings())
+    assert layer == 3
+    assert len(paths) == 1  # both pieces as one compound path of the bitmap's colour
+    (path,) = paths
+    assert path.fill == "#12ab34"
+    assert path.d.count("M") == 3  # square, rectangle, hole
+    assert (path.x, path.y) == (105, 205)  # the first piece's corner, moved by the bitmap's position
+
+
+def test_paths_are_read_with_their_translation():
+    svg = HEADER + '<path d="M0 0 L4 0 L4 4 Z " fill="#FFaa00" transform="translate(3,5.5)"/>\n' \
+        '<path d="" fill="#000000" transform="translate(0,0)"/>\n</svg>\n'
+    assert parse_vtracer_svg(svg) == [Path("M0 0 L4 0 L4 4 Z", "#ffaa00", 3.0, 5.5)]
+
+
+@pytest.mark.parametrize("element", [
+    "<path d='M0 0 L4 4 Z' fill='#000000'/>",  # quoting the reader does not know
+    '<path d="M0 0 L4 4 Z" fill="url(#evil)"/>',
+    '<path d="M0 0 L4 4 Z" fill="#000000" transform="matrix(1,0,0,1,0,0)"/>',
+    '<path d="M0 0 L4 4 Z&lt;" fill="#000000"/>',
+])
+def test_anything_unexpected_is_refused(element):
+    with pytest.raises(ValueError, match="unexpected vtracer"):
+        parse_vtracer_svg(HEADER + element + "\n</svg>\n")
