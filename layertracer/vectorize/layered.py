@@ -25,7 +25,7 @@ from layertracer.vectorize.masks import (
     normalize_backgrounds,
 )
 from layertracer.vectorize.svg import layered_svg
-from layertracer.vectorize.coverage import crop_step, layer_raster
+from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
 from layertracer.vectorize.trace import Path, VtracerSettings, region_bitmaps, trace_region
 from layertracer.vectorize.workers import map_in_workers
 
@@ -96,6 +96,12 @@ def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> Iterator[
         yield from change_masks(frames, options.masks)
 
 
+def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings) -> list[Path]:
+    """One step's paths (none if it changed nothing visible): its colours cleaned, then traced one by one."""
+    raster = None if step is None else layer_raster(step, upscale)
+    return [path for bitmap in region_bitmaps(raster, upscale) for path in trace_region(bitmap, upscale, settings)]
+
+
 def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions()) -> LayeredSVG:
     """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame."""
     check_frames(frames)
@@ -108,20 +114,13 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
         canvas[...] = 255 if paper is None else paper.astype(np.uint8)
     else:
         canvas = np.zeros_like(prepared[0])
-    # A lazy chain, so that with workers the colours of a step are traced while later steps are analysed.
+    # Lazy, so that with workers a step is traced while the next frames are diffed.
     steps = (
         crop_step(under, over, mask, base=k == 0)
         for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, step_masks(prepared, options)))
     )
-    bitmaps = (
-        bitmap
-        for k, step in enumerate(steps)
-        for bitmap in region_bitmaps(layer_raster(step, options.upscale) if step else None, options.upscale, k)
-    )
-    trace = partial(trace_region, upscale=options.upscale, settings=options.vtracer)
-    layers: list[list[Path]] = [[] for _ in prepared]
-    for k, paths in map_in_workers(trace, bitmaps, options.workers):
-        layers[k] += paths
+    trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer)
+    layers = map_in_workers(trace, steps, options.workers)
     height, width = prepared[-1].shape[:2]
     svg = layered_svg(layers, width, height, options.upscale)
     return LayeredSVG(

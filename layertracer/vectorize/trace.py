@@ -55,25 +55,22 @@ class VtracerSettings:
 class RegionBitmap:
     """One colour of one step as vtracer takes it: a 1-bit PBM of the colour's box (with a blank margin).
 
-    Small and self-contained (a few kB), so it can be traced in another process (see workers.py).
     `x`, `y`: where the bitmap's top-left corner lies on the canvas, in upscaled units.
     """
 
-    layer: int
     pbm: bytes
     fill: str
     x: int
     y: int
 
 
-def region_bitmaps(raster: LayerRaster | None, upscale: int, layer: int) -> Iterator[RegionBitmap]:
+def region_bitmaps(raster: LayerRaster | None, upscale: int) -> Iterator[RegionBitmap]:
     """One step's raster as one bitmap per colour, largest first (the order they are drawn in)."""
     if raster is None:
         return
     for row, region in stacked_regions(raster.index, len(raster.colors)):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
         yield RegionBitmap(
-            layer=layer,
             pbm=_pbm(region[y : y + h, x : x + w]),
             fill="#{:02x}{:02x}{:02x}".format(*raster.colors[row]),
             x=raster.x * upscale + x - 1,
@@ -81,8 +78,8 @@ def region_bitmaps(raster: LayerRaster | None, upscale: int, layer: int) -> Iter
         )
 
 
-def trace_region(bitmap: RegionBitmap, upscale: int, settings: VtracerSettings) -> tuple[int, list[Path]]:
-    """(layer, paths) of one colour's bitmap, traced in vtracer's binary mode; paths in upscaled canvas units."""
+def trace_region(bitmap: RegionBitmap, upscale: int, settings: VtracerSettings) -> list[Path]:
+    """One colour's bitmap traced in vtracer's binary mode, as paths in upscaled canvas units."""
     svg = vtracer.convert_raw_image_to_svg(
         bitmap.pbm,
         img_format="pbm",
@@ -96,7 +93,7 @@ def trace_region(bitmap: RegionBitmap, upscale: int, settings: VtracerSettings) 
         path_precision=settings.path_precision,
     )
     pieces = [Path(path.d, bitmap.fill, path.x + bitmap.x, path.y + bitmap.y) for path in parse_vtracer_svg(svg)]
-    return bitmap.layer, compound(pieces)
+    return compound(pieces)
 
 
 def compound(pieces: list[Path]) -> list[Path]:

@@ -1,7 +1,7 @@
-"""Worker processes that trace the colours of one icon while this process analyses its next steps.
+"""Worker processes that trace the steps of one icon while this process diffs its next frames.
 
-vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. They get 1-bit bitmaps
-of a few kB and send back path data, so little crosses between processes. A pool lives as long as
+vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. Each gets one step cut to
+its changed box (see coverage.StepCrop) and sends back path data. A pool lives as long as
 the process that asked for it (starting one costs far more than tracing an icon), and it is started by a
 fork server, which is safe from a process that already runs threads (Ray, tqdm, OpenCV's own pool).
 """

@@ -14,8 +14,7 @@ def test_a_real_trace_comes_back_as_its_shapes():
     ink[20:35, 30:55] = True  # a rectangle with a hole
     ink[25:30, 40:45] = False
     pbm = b"P4\n%d %d\n" % (ink.shape[1], ink.shape[0]) + np.packbits(ink, axis=1).tobytes()
-    layer, paths = trace_region(RegionBitmap(layer=3, pbm=pbm, fill="#12ab34", x=100, y=200), 1, VtracerSettings())
-    assert layer == 3
+    paths = trace_region(RegionBitmap(pbm=pbm, fill="#12ab34", x=100, y=200), 1, VtracerSettings())
     assert len(paths) == 1  # both pieces as one compound path of the bitmap's colour
     (path,) = paths
     assert path.fill == "#12ab34"
