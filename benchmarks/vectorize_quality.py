@@ -80,7 +80,8 @@ def report(frames: int, rows: list[dict], workers: int) -> list[str]:
         f"| median time per icon (vtracer on the same pixels) | {ours_s * 1000:.0f} ms | "
         f"{median(col('plain_pixels_s')) * 1000:.0f} ms | {ours_s / median(col('plain_pixels_s')):.2f} |",
         f"| median time per icon, steps on {workers} worker processes (vtracer on the file) | "
-        f"{median(col('parallel_s')) * 1000:.0f} ms | {plain_s * 1000:.0f} ms | {median(col('parallel_s')) / plain_s:.2f} |",
+        f"{median(col('parallel_s')) * 1000:.0f} ms | {plain_s * 1000:.0f} ms | "
+        f"{median(col('parallel_s')) / plain_s:.2f} |",
     ]
     for k in range(frames):
         ours_k = median([r["step_ours"][k] for r in rows])

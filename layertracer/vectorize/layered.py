@@ -96,9 +96,9 @@ def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> Iterator[
         yield from change_masks(frames, options.masks)
 
 
-def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings) -> list[Path]:
-    """One step's paths (none if it changed nothing visible): its colours cleaned, then traced one by one."""
-    raster = None if step is None else layer_raster(step, upscale)
+def trace_step(step: StepCrop, upscale: int, settings: VtracerSettings) -> list[Path]:
+    """One step's paths (none if nothing it changed is visible): its colours cleaned, then traced one by one."""
+    raster = layer_raster(step, upscale)
     return [path for bitmap in region_bitmaps(raster, upscale) for path in trace_region(bitmap, upscale, settings)]
 
 
@@ -114,13 +114,22 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
         canvas[...] = 255 if paper is None else paper.astype(np.uint8)
     else:
         canvas = np.zeros_like(prepared[0])
-    # Lazy, so that with workers a step is traced while the next frames are diffed.
-    steps = (
-        crop_step(under, over, mask, base=k == 0)
-        for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, step_masks(prepared, options)))
-    )
+    changed: list[int] = []  # the steps that changed something, filled as `steps` is read
+
+    def steps() -> Iterator[StepCrop]:
+        # Lazy, so that with workers a step is traced while the next frames are diffed.
+        masks = step_masks(prepared, options)
+        for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks)):
+            step = crop_step(under, over, mask, base=k == 0)
+            if step is not None:
+                changed.append(k)
+                yield step
+
     trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer)
-    layers = map_in_workers(trace, steps, options.workers)
+    traced = map_in_workers(trace, steps(), options.workers)
+    layers: list[list[Path]] = [[] for _ in prepared]
+    for k, paths in zip(changed, traced):
+        layers[k] = paths
     height, width = prepared[-1].shape[:2]
     svg = layered_svg(layers, width, height, options.upscale)
     return LayeredSVG(

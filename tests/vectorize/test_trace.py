@@ -5,7 +5,10 @@ import pytest
 
 from layertracer.vectorize.trace import Path, RegionBitmap, VtracerSettings, parse_vtracer_svg, trace_region
 
-HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="9" height="9">\n'
+HEADER = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<svg version="1.1" xmlns="http://www.w3.org/2000/svg" width="9" height="9">\n'
+)
 
 
 def test_a_real_trace_comes_back_as_its_shapes():
