@@ -7,6 +7,7 @@ a change mask holds what the step drew, and nothing else.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -124,8 +125,11 @@ def shift_image(image: np.ndarray, dy: int, dx: int, fill: float | np.ndarray) -
 def align_frames(frames: Sequence[np.ndarray], max_shift_px: int) -> list[np.ndarray]:
     """Move every frame onto the last frame's position (drift is estimated between neighbours, then summed)."""
     offsets = [(0, 0)] * len(frames)
-    views: dict[int, AlignView] = {}
-    view = lambda k: views[k] if k in views else views.setdefault(k, AlignView.of(frames[k]))  # noqa: E731
+
+    @functools.cache
+    def view(k: int) -> AlignView:
+        return AlignView.of(frames[k])
+
     for k in range(len(frames) - 2, -1, -1):
         same = max_shift_px <= 0 or _identical(frames[k + 1], frames[k])  # drew nothing: nothing to align
         dy, dx = (0, 0) if same else estimate_shift(view(k + 1), view(k), max_shift_px)

@@ -7,7 +7,9 @@ import psutil
 import pytest
 
 from benchmarks.common import load_icons
+from layertracer.errors import UserError
 from layertracer.metrics import count_layers
+from layertracer.pipeline.run import RunOptions
 from layertracer.vectorize import TraceOptions, vectorize_frames
 from layertracer.vectorize.workers import worker_pool
 from tests.vectorize.shapes import square_disc_recolour
@@ -24,12 +26,12 @@ def test_worker_processes_write_the_same_svg(bench_dir, frames):
         shared = vectorize_frames(icon.frames, TraceOptions(workers=2))
         assert shared.svg == alone.svg, icon.name
         assert count_layers(shared.svg) == frames
-    # The same options with the background kept and covered regions dropped (all masks before any step).
+
+    # With the background kept and covered regions dropped (every mask is made before any step is traced).
+    synthetic = square_disc_recolour()
     options = TraceOptions(keep_background=True, drop_covered=True)
-    frames_ = square_disc_recolour()
-    assert vectorize_frames(frames_, TraceOptions(keep_background=True, drop_covered=True, workers=2)).svg == (
-        vectorize_frames(frames_, options).svg
-    )
+    shared = vectorize_frames(synthetic, TraceOptions(keep_background=True, drop_covered=True, workers=2))
+    assert shared.svg == vectorize_frames(synthetic, options).svg
 
 
 def test_a_killed_worker_costs_no_icon():
@@ -52,3 +54,8 @@ def test_a_killed_worker_costs_no_icon():
 def test_workers_must_be_positive():
     with pytest.raises(ValueError, match="workers must be at least 1"):
         TraceOptions(workers=0)
+
+
+def test_batch_jobs_refuse_worker_processes_per_icon(tmp_path):
+    with pytest.raises(UserError, match="trace workers must be 1 in a batch job"):
+        RunOptions(manifests=("m.jsonl",), out_uri=str(tmp_path), trace=TraceOptions(workers=2))
