@@ -65,7 +65,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     _check_input(image, frames)
     has_alpha = image.shape[2] == 4
     traced = _resize_longest(image, options.trace_px)
-    rgba = traced if has_alpha else np.dstack([traced, np.full(traced.shape[:2], 255, np.uint8)])
+    rgba = traced if has_alpha else cv2.cvtColor(traced, cv2.COLOR_RGB2RGBA)  # opaque: alpha 255
 
     seg = segment(
         rgba, has_alpha, options.colour_tol, options.flat_tol, options.min_region_px, options.max_colours,

@@ -64,6 +64,13 @@ def colour_keys(feat: np.ndarray) -> np.ndarray:
     return ((q & 0x1F) | ((q >> 3) & 0x3E0) | ((q >> 6) & 0x7C00) | ((q >> 9) & 0xF8000)).astype(np.int64)
 
 
+def present_keys(keys: np.ndarray) -> np.ndarray:
+    """The distinct histogram keys among `keys`, sorted: a flag per bin, ~3x faster than counting each bin."""
+    seen = np.zeros(_N_BINS, bool)
+    seen[keys.ravel()] = True
+    return np.flatnonzero(seen)
+
+
 def bin_centres(keys: np.ndarray) -> np.ndarray:
     """Premultiplied RGBA colour (float) at the centre of each histogram bin."""
     channels = np.stack([(keys >> (5 * c)) & 0x1F for c in range(4)], axis=-1)
@@ -77,7 +84,7 @@ def extract_palette(keys: np.ndarray, core: np.ndarray, colour_tol: float, min_p
     """
     sample = keys[core] if core.any() else keys.ravel()
     counts = np.bincount(sample, minlength=_N_BINS)
-    used = np.flatnonzero(counts)
+    used = present_keys(sample)
     used = used[np.argsort(-counts[used], kind="stable")[:_MAX_BINS]]
     means = bin_centres(used)
     centres = np.zeros((len(used), 4), np.float64)
@@ -100,7 +107,7 @@ def extract_palette(keys: np.ndarray, core: np.ndarray, colour_tol: float, min_p
 
 def nearest_colour(keys: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Index of the nearest palette colour for every pixel, computed once per histogram bin present."""
-    used = np.flatnonzero(np.bincount(keys.ravel(), minlength=_N_BINS))
+    used = present_keys(keys)
     centres = bin_centres(used)
     dist = ((centres[:, None, :] - palette[None, :, :]) ** 2).sum(axis=-1)
     lookup = np.zeros(_N_BINS, np.int32)
@@ -137,12 +144,19 @@ def segment(
     fills = [np.asarray([-1])]
     next_id = 1
     for k in range(len(palette)):
-        count, comp = cv2.connectedComponents((labels == k).view(np.uint8), connectivity=8)
+        mask = (labels == k).view(np.uint8)
+        # Labelled inside the colour's box (the same components, in the same order); the canvas colour on the
+        # whole image, since which of its pieces touch the border matters.
+        x, y, w, h = (0, 0, mask.shape[1], mask.shape[0]) if k == canvas_index else cv2.boundingRect(mask)
+        if w == 0:
+            continue
+        box = (slice(y, y + h), slice(x, x + w))
+        count, comp = cv2.connectedComponents(mask[box], connectivity=8)
         lookup = np.arange(next_id - 1, next_id + count - 1, dtype=np.int32)
         lookup[0] = 0  # outside this colour: the masks are disjoint, so the sums below never collide
         if k == canvas_index:
             lookup[_canvas_components(comp, count, has_alpha)] = 0
-        region_map += lookup[comp]
+        region_map[box] += lookup[comp]
         fills.append(np.full(count - 1, k))
         next_id += count - 1
     region_map = _absorb_blend_pieces(region_map, core, min_px, max_regions)
@@ -197,5 +211,6 @@ def _finish(region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: n
     sample = core & (dense > 0)
     ids = dense[sample]
     counts = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float64)
-    colours = np.stack([np.bincount(ids, weights=feat[..., c][sample], minlength=n) for c in range(4)], axis=1)
+    values = np.take(feat.reshape(-1, 4), np.flatnonzero(sample), axis=0).astype(np.float64)  # one gather, not four
+    colours = np.stack([np.bincount(ids, weights=values[:, c], minlength=n) for c in range(4)], axis=1)
     return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, fills[present])
