@@ -1,9 +1,9 @@
 """Worker processes that trace the steps of one icon while this process diffs its next frames.
 
 vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. Each gets one step cut to
-its changed box (see coverage.StepCrop) and sends back path data. A pool lives as long as
-the process that asked for it (starting one costs far more than tracing an icon), and it is started by a
-fork server, which is safe from a process that already runs threads (Ray, tqdm, OpenCV's own pool).
+its changed box (see coverage.StepCrop) and sends back path data. A pool lives as long as the process that
+asked for it (starting one costs far more than tracing an icon), and it is started by a fork server, which is
+safe from a process that already runs threads (Ray, tqdm, OpenCV's own pool).
 """
 
 from __future__ import annotations
