@@ -26,7 +26,7 @@ from layertracer.vectorize.masks import (
 )
 from layertracer.vectorize.svg import layered_svg
 from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
-from layertracer.vectorize.trace import Path, VtracerSettings, region_bitmaps, trace_region
+from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
 from layertracer.vectorize.workers import map_in_workers
 
 
@@ -98,8 +98,7 @@ def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> Iterator[
 
 def trace_step(step: StepCrop, upscale: int, settings: VtracerSettings) -> list[Path]:
     """One step's paths (none if nothing it changed is visible): its colours cleaned, then traced one by one."""
-    raster = layer_raster(step, upscale)
-    return [path for bitmap in region_bitmaps(raster, upscale) for path in trace_region(bitmap, upscale, settings)]
+    return trace_layer(layer_raster(step, upscale), upscale, settings)
 
 
 def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions()) -> LayeredSVG:

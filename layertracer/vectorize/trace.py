@@ -51,49 +51,29 @@ class VtracerSettings:
     path_precision: int = 2
 
 
-@dataclass(frozen=True)
-class RegionBitmap:
-    """One colour of one step as vtracer takes it: a 1-bit PBM of the colour's box (with a blank margin).
-
-    `x`, `y`: where the bitmap's top-left corner lies on the canvas, in upscaled units.
-    """
-
-    pbm: bytes
-    fill: str
-    x: int
-    y: int
-
-
-def region_bitmaps(raster: LayerRaster | None, upscale: int) -> Iterator[RegionBitmap]:
-    """One step's raster as one bitmap per colour, largest first (the order they are drawn in)."""
+def trace_layer(raster: LayerRaster | None, upscale: int, settings: VtracerSettings) -> list[Path]:
+    """Trace one step's raster, one colour at a time, largest first; paths come back in upscaled canvas units."""
     if raster is None:
-        return
+        return []
+    paths = []
     for row, region in stacked_regions(raster.index, len(raster.colors)):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
-        yield RegionBitmap(
-            pbm=_pbm(region[y : y + h, x : x + w]),
-            fill="#{:02x}{:02x}{:02x}".format(*raster.colors[row]),
-            x=raster.x * upscale + x - 1,
-            y=raster.y * upscale + y - 1,
+        svg = vtracer.convert_raw_image_to_svg(
+            _pbm(region[y : y + h, x : x + w]),
+            img_format="pbm",
+            colormode="binary",
+            mode="spline",
+            filter_speckle=settings.filter_speckle * upscale,
+            corner_threshold=settings.corner_threshold,
+            length_threshold=settings.length_threshold,
+            max_iterations=settings.max_iterations,
+            splice_threshold=settings.splice_threshold,
+            path_precision=settings.path_precision,
         )
-
-
-def trace_region(bitmap: RegionBitmap, upscale: int, settings: VtracerSettings) -> list[Path]:
-    """One colour's bitmap traced in vtracer's binary mode, as paths in upscaled canvas units."""
-    svg = vtracer.convert_raw_image_to_svg(
-        bitmap.pbm,
-        img_format="pbm",
-        colormode="binary",
-        mode="spline",
-        filter_speckle=settings.filter_speckle * upscale,
-        corner_threshold=settings.corner_threshold,
-        length_threshold=settings.length_threshold,
-        max_iterations=settings.max_iterations,
-        splice_threshold=settings.splice_threshold,
-        path_precision=settings.path_precision,
-    )
-    pieces = [Path(path.d, bitmap.fill, path.x + bitmap.x, path.y + bitmap.y) for path in parse_vtracer_svg(svg)]
-    return compound(pieces)
+        fill = "#{:02x}{:02x}{:02x}".format(*raster.colors[row])
+        dx, dy = raster.x * upscale + x - 1, raster.y * upscale + y - 1  # - 1: the bitmap's blank margin
+        paths += compound([Path(path.d, fill, path.x + dx, path.y + dy) for path in parse_vtracer_svg(svg)])
+    return paths
 
 
 def compound(pieces: list[Path]) -> list[Path]:

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from layertracer.vectorize.trace import Path, RegionBitmap, VtracerSettings, parse_vtracer_svg, trace_region
+from layertracer.vectorize.coverage import LayerRaster
+from layertracer.vectorize.trace import Path, VtracerSettings, parse_vtracer_svg, trace_layer
 
 HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -12,17 +13,17 @@ HEADER = (
 
 
 def test_a_real_trace_comes_back_as_its_shapes():
-    ink = np.zeros((40, 60), bool)
-    ink[5:15, 5:15] = True  # a square
-    ink[20:35, 30:55] = True  # a rectangle with a hole
-    ink[25:30, 40:45] = False
-    pbm = b"P4\n%d %d\n" % (ink.shape[1], ink.shape[0]) + np.packbits(ink, axis=1).tobytes()
-    paths = trace_region(RegionBitmap(pbm=pbm, fill="#12ab34", x=100, y=200), 1, VtracerSettings())
-    assert len(paths) == 1  # both pieces as one compound path of the bitmap's colour
+    index = np.zeros((40, 60), np.uint8)  # one colour (index 1): a square, and a rectangle with a hole
+    index[5:15, 5:15] = 1
+    index[20:35, 30:55] = 1
+    index[25:30, 40:45] = 0
+    raster = LayerRaster(index=index, colors=np.array([[0x12, 0xAB, 0x34]], np.uint8), x=100, y=200)
+    paths = trace_layer(raster, 1, VtracerSettings())
+    assert len(paths) == 1  # both pieces as one compound path of the colour
     (path,) = paths
     assert path.fill == "#12ab34"
     assert path.d.count("M") == 3  # square, rectangle, hole
-    assert (path.x, path.y) == (105, 205)  # the first piece's corner, moved by the bitmap's position
+    assert (path.x, path.y) == (105, 205)  # the first piece's corner, moved by the raster's position
 
 
 def test_paths_are_read_with_their_translation():
