@@ -1,57 +1,16 @@
-"""`layertracer run` as users start it: one-line errors, refusing an existing index, and a run killed with SIGKILL
-part-way then finished with --resume (each id once in the index, ok ids not redone)."""
+"""`layertracer run` as users start it: one-line errors and refusing an existing index. A run killed part-way and
+finished with --resume is tested in tests/reliability/test_faults.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from layertracer.cli import main
 from layertracer.cliopts import storage_options_from_env
-from layertracer.pipeline.index import ok_ids, part_files, read_index, read_parts
+from layertracer.pipeline.index import part_files
 from tests.pipeline.icons import write_jsonl
-
-LAYERTRACER = [sys.executable, "-m", "layertracer"]
-ROWS = 60
-
-
-def run_cli(*argv: str, address: str) -> subprocess.Popen:
-    """`layertracer run` in its own process, joining the session's Ray (so no second cluster starts)."""
-    return subprocess.Popen([*LAYERTRACER, "run", *argv, "--address", address, "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def test_killed_run_finishes_with_resume(ray_local, tmp_path, inputs):
-    rows = [{"id": f"icon-{i:02d}", "kind": "grid", "image": str(inputs.grid(i % 4, 9))} for i in range(ROWS)]
-    manifest, out = str(write_jsonl(tmp_path / "m.jsonl", rows)), str(tmp_path / "out")
-    args = (manifest, "--out", out, "--batch-size", "1", "--index-rows-per-file", "1", "--cpu-actors", "1")
-
-    first = run_cli(*args, address=ray_local)
-    deadline = time.monotonic() + 120
-    while len(part_files(out)) < 3 and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    done_before = ok_ids(out)
-    assert 0 < len(done_before) < ROWS, "the run should have been killed part-way"
-
-    again = subprocess.run([*LAYERTRACER, "run", *args, "--resume", "--address", ray_local, "--no-progress"],
-                           capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stdout + again.stderr
-    todo = ROWS - len(done_before)
-    assert f"layertracer run: {todo} ok, 0 error of {todo} rows" in again.stdout
-
-    latest = read_index(out).to_pylist()
-    assert sorted(r["id"] for r in latest) == [r["id"] for r in rows] and {r["status"] for r in latest} == {"ok"}
-    attempts = [r["id"] for r in read_parts(out).to_pylist()]
-    assert all(attempts.count(i) == 1 for i in done_before)  # ok ids were not redone
-    assert sorted(os.listdir(f"{out}/svg")) == [f"{r['id']}.svg" for r in rows]
 
 
 def test_existing_index_is_refused_without_resume(ray_local, tmp_path, inputs, capsys):

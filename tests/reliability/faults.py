@@ -4,6 +4,7 @@ of one Ray stage among our own descendants, and checking that a finished OUT hol
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -73,6 +74,32 @@ def busy_first(processes: list[psutil.Process]) -> list[psutil.Process]:
         except psutil.Error:
             return False
     return sorted(processes, key=lambda p: not busy(p))
+
+
+def kill_driver(run: subprocess.Popen, timeout_s: float = 60) -> None:
+    """SIGKILL a `layertracer run` driver and wait until the processes it had writing into OUT are gone.
+
+    Ray kills a dead driver's workers only once it notices the death, and a write in flight can still finish in
+    that window; reading OUT before then races with it.
+    """
+    writers = [p for p in descendants(os.getpid(), "ray::") if _writes_out(_title(p))]
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    wait_for(lambda: not any(_title(p) for p in writers), timeout_s, "the killed driver's writers to be stopped")
+
+
+def _writes_out(title: str) -> bool:
+    """A process of the job that writes into OUT: a Vectorize actor (SVGs, frames) or a Write task (index parts);
+    not Ray's cluster-lived actors and agents, which outlive every job."""
+    return VECTORIZE_ACTOR in title or title.startswith("ray::Write")
+
+
+def _title(process: psutil.Process) -> str:
+    """The title Ray gives a worker (`ray::IDLE`, `ray::Write`, ...); empty once the process has exited."""
+    try:
+        return "" if process.status() == psutil.STATUS_ZOMBIE else process.cmdline()[0]
+    except (psutil.Error, IndexError):
+        return ""
 
 
 def index_parts(out: str) -> int:

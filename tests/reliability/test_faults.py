@@ -21,8 +21,8 @@ import pytest
 from layertracer.pipeline.index import ok_ids
 from tests.pipeline.icons import write_jsonl
 from tests.reliability.faults import (
-    VECTORIZE_ACTOR, attempts, busy_first, check_every_row_once, descendants, finish, index_parts, start_run,
-    wait_for,
+    VECTORIZE_ACTOR, attempts, busy_first, check_every_row_once, descendants, finish, index_parts, kill_driver,
+    start_run, wait_for,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,8 +66,7 @@ def test_killed_driver_then_resume_redoes_nothing(ray_local, tmp_path, fault_inp
     try:
         wait_for(lambda: index_parts(out) >= 4, 120, "a few index parts")
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait()
+        kill_driver(first)
     done = ok_ids(out)
     assert 0 < len(done) < ROWS, "the driver should have been killed part-way"
     stamps = {i: (os.stat(f"{out}/svg/{i}.svg").st_mtime_ns, os.stat(f"{out}/frames/{i}.png").st_mtime_ns) for i in done}
