@@ -57,7 +57,7 @@ def load(path: Path) -> np.ndarray:
 def layered(data: bytes, trace: TraceOptions) -> str:
     """Ours from the PNG's bytes, as `layertracer vectorize` runs: decode, decompose, vectorize."""
     frames = decompose_image(decode_image(data), 4, DecomposeOptions())
-    return vectorize_frames(frames, trace).svg
+    return vectorize_frames(frames, trace.for_exact_frames()).svg
 
 
 def measure_icon(icon_dir: Path, upscales: list[int], workers: int) -> dict[str, float]:

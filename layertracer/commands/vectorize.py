@@ -88,7 +88,7 @@ def vectorize_image_file(
 
     image = cliopts.read_image(source, max_pixels)
     creation = decompose_image(image, frames, decompose)
-    return _finish(creation, target, trace, _frames_dir(frames_out, per_stem, source))
+    return _finish(creation, target, trace.for_exact_frames(), _frames_dir(frames_out, per_stem, source))
 
 
 def _run_with_model(

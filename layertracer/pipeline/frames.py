@@ -8,7 +8,7 @@ square cells, a non-square icon's frames centred on them, so `vectorize-grid` re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,17 +30,25 @@ class FrameOptions:
     decompose: DecomposeOptions = DecomposeOptions()
 
 
-def creation_frames(row: dict[str, Any], options: FrameOptions) -> tuple[list[np.ndarray], bytes]:
-    """(frames in creation order, PNG of their grid) for a row; UserError says what is wrong with it."""
+class RowFrames(NamedTuple):
+    """A row's creation frames, the PNG of their grid, and whether they are exact renders (the decomposer's)."""
+
+    frames: list[np.ndarray]
+    grid_png: bytes
+    exact: bool = False
+
+
+def creation_frames(row: dict[str, Any], options: FrameOptions) -> RowFrames:
+    """The row's frames in creation order and their grid; UserError says what is wrong with the row."""
     spec = GridSpec(frames=row["frames"])
     if row["grid_png"] is not None:
         grid = decode_image(row["grid_png"], options.limits, name=f"sampled grid of {row['id']}")
-        return split_grid(grid, spec), row["grid_png"]
+        return RowFrames(split_grid(grid, spec), row["grid_png"])
     if row["kind"] == "grid":
         grid, data = read_image(row["image"], options.limits, options.storage_options)
-        return split_grid(grid, spec), data if data.startswith(PNG_SIGNATURE) else encode_png(grid)
+        return RowFrames(split_grid(grid, spec), data if data.startswith(PNG_SIGNATURE) else encode_png(grid))
     if row["kind"] == "image":
         image, _ = read_image(row["image"], options.limits, options.storage_options)
         frames = decompose_image(image, spec.frames, options.decompose)
-        return frames, encode_png(compose_grid([square_frame(f) for f in frames], spec))
+        return RowFrames(frames, encode_png(compose_grid([square_frame(f) for f in frames], spec)), exact=True)
     raise UserError(f"a {row['kind']} row has no frames without a sampled grid")

@@ -100,8 +100,8 @@ def vectorize_row(row: dict[str, Any], options: VectorizeOptions) -> dict[str, A
         return index_row(row, **sampled)
     started = time.perf_counter()
     try:
-        frames, grid_png = creation_frames(row, options.frames)
-        layered = vectorize_frames(frames, options.trace)
+        frames, grid_png, exact = creation_frames(row, options.frames)
+        layered = vectorize_frames(frames, options.trace.for_exact_frames() if exact else options.trace)
         svg = layered.svg.encode("utf-8")
         svg_uri, grid_uri = write_outputs(options.out_uri, row["id"], svg, grid_png, options.frames.storage_options)
     except UserError as exc:

@@ -7,7 +7,7 @@ survives); regions that later steps repaint entirely are dropped, since nobody w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Iterator, Sequence
 
@@ -50,6 +50,10 @@ class TraceOptions:
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
 
+    def for_exact_frames(self) -> TraceOptions:
+        """These options for frames rendered from one drawing, like the decomposer's (see `MaskOptions.exact`)."""
+        return replace(self, masks=replace(self.masks, exact=True))
+
 
 @dataclass(frozen=True)
 class LayeredSVG:
@@ -80,6 +84,8 @@ def prepare_frames(frames: Sequence[np.ndarray], options: MaskOptions) -> list[n
     """Frames with one background shade and one channel layout, moved onto the last frame's position."""
     if any(f.shape[-1] == 4 for f in frames):
         frames = [f if f.shape[-1] == 4 else np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]) for f in frames]
+    if options.exact:
+        return list(frames)
     return align_frames(normalize_backgrounds(frames, options.background_tolerance), options.max_align_px)
 
 

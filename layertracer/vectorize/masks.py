@@ -29,6 +29,9 @@ class MaskOptions:
     max_align_px: int = 4  # largest whole-frame drift corrected between adjacent frames
     min_area_fraction: float = 4e-5  # changed regions smaller than this share of the frame are noise
     background_tolerance: int = 40  # how far a cell's background shade may stray from the last cell's
+    # Frames rendered from one drawing (the decomposer's) are pixel-exact: no drift, noise or shade to forgive,
+    # so nothing is aligned, normalised or denoised, and a step is every pixel whose visible value changed.
+    exact: bool = False
 
 
 def background_color(frame: np.ndarray) -> np.ndarray:
@@ -170,8 +173,12 @@ def change_masks(frames: Sequence[np.ndarray], options: MaskOptions) -> Iterator
     nearby pixel of the previous frame. One at a time, so each step can be traced while the next is diffed.
 
     The neighbourhood test forgives a one-pixel drift that alignment left; `coverage` later decides the
-    changed region's anti-aliased rim at sub-pixel precision.
+    changed region's anti-aliased rim at sub-pixel precision. Exact frames are compared as they are.
     """
+    if options.exact:
+        for a, b in zip(frames, frames[1:]):
+            yield ~_within(cv2.absdiff(_on_white(a), _on_white(b)), 0)
+        return
     before = _denoised(frames[0])
     for a, b in zip(frames, frames[1:]):
         after = _denoised(b)

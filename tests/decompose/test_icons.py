@@ -11,7 +11,7 @@ from benchmarks.common import plain_vtracer
 from layertracer.decompose import decompose_image
 from layertracer.images import decode_image
 from layertracer.metrics import count_drawn_layers, mse, render_svg
-from layertracer.vectorize import vectorize_frames
+from layertracer.vectorize import TraceOptions, vectorize_frames
 
 # Multi-shape icons from each source set; the benchmark (benchmarks/image_quality.py) runs all 40.
 ICONS = [
@@ -33,7 +33,7 @@ def test_icon_render_matches_the_input_in_layers(bench_dir: Path, name: str) -> 
     height, width = image.shape[:2]
     frames = decompose_image(image, 4)
     assert np.array_equal(frames[-1], image)
-    layered = vectorize_frames(frames)
+    layered = vectorize_frames(frames, TraceOptions().for_exact_frames())
     ours = mse(render_svg(layered.svg, width, height), image)
     plain = mse(render_svg(plain_vtracer(image), width, height), image)
     assert ours <= MAX_MSE_RATIO * plain, f"{name}: MSE {ours:.2e} vs plain vtracer {plain:.2e}"
@@ -48,7 +48,8 @@ def test_transparent_icon_keeps_a_transparent_background(bench_dir: Path) -> Non
     assert all(f.shape == image.shape for f in frames)
     assert all(f[0, 0, 3] == 0 and f[-1, -1, 3] == 0 for f in frames)
     assert np.array_equal(frames[-1], image)
-    rendered = render_svg(vectorize_frames(frames).svg, 192, 192, background=None)
+    layered = vectorize_frames(frames, TraceOptions().for_exact_frames())
+    rendered = render_svg(layered.svg, 192, 192, background=None)
     assert rendered[0, 0, 3] == 0 and rendered[-1, -1, 3] == 0
     assert rendered[96, 96, 3] == 255
     assert mse(rendered, image) < 2e-3

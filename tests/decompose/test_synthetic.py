@@ -12,7 +12,7 @@ from layertracer.decompose import DecomposeOptions, decompose_image
 from layertracer.errors import ImageError
 from layertracer.images import decode_image
 from layertracer.metrics import mse, render_svg
-from layertracer.vectorize import vectorize_frames
+from layertracer.vectorize import TraceOptions, vectorize_frames
 from tests.decompose.scenes import (
     BACKGROUND,
     BLUE,
@@ -85,7 +85,7 @@ def test_white_enclosed_by_a_shape_on_white_is_drawn_on_top() -> None:
 @pytest.mark.parametrize("scene,paths", [(disc_on_square_on_background, 3), (square_hole_filled_later, 2)])
 def test_layered_svg_of_the_frames_renders_the_input(scene, paths) -> None:
     image = scene()
-    layered = vectorize_frames(decompose_image(image, 4))
+    layered = vectorize_frames(decompose_image(image, 4), TraceOptions().for_exact_frames())
     rendered = render_svg(layered.svg, image.shape[1], image.shape[0])
     assert mse(rendered, image) < 3e-4
     # Square and disc one path each, the square whole under the disc; a coloured background is drawn too.

@@ -34,7 +34,8 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
     source.write_bytes(encode_png(icon))
     row = {"id": "tall", "kind": "image", "image": str(source), "frames": 4, "grid_png": None}
 
-    frames, grid_png = creation_frames(row, FrameOptions())
+    frames, grid_png, exact = creation_frames(row, FrameOptions())
+    assert exact  # decomposed frames are traced as exact renders
     assert {f.shape for f in frames} == {(100, 80, 3)}  # the SVG keeps the icon's size
     cells = split_grid(decode_image(grid_png), GridSpec(4))
     assert [c.shape for c in cells] == [(100, 100, 3)] * 4

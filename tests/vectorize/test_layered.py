@@ -110,6 +110,33 @@ def test_transparent_frames_stay_transparent():
     assert rgba[5, 5, 3] == 0 and rgba[120, 120, 3] == 255
 
 
+def test_exact_frames_keep_a_hairline_that_the_noise_filter_would_drop():
+    """A 1 px stroke added in a step: a 3x3 median (generated frames' speckle filter) erases it; exact frames
+    (the decomposer's) are compared as they are, so it becomes that step's layer."""
+    f1 = square(canvas(), BLUE)
+    f2 = f1.copy()
+    f2[120, 60:190] = RED
+    tolerant = vectorize_frames([f1, f2])
+    exact = vectorize_frames([f1, f2], TraceOptions().for_exact_frames())
+    assert count_paths(tolerant.svg) == 1  # the square only
+    layer2 = only_layer(exact.svg, 2)
+    assert layer2[120, 70:180, 3].min() > 0 and layer2[100, 100, 3] == 0  # the stroke, nothing else
+    assert near(layer2, 120, 125, RED, tolerance=40)
+
+
+def test_exact_rgba_frames_ignore_colour_under_full_transparency():
+    """Invisible change (RGB under alpha 0) is no step; visible change is."""
+    f1 = np.dstack([square(canvas(), BLUE), np.full((SIZE, SIZE), 255, np.uint8)])
+    f1[:20, :20] = (0, 0, 0, 0)
+    f2 = f1.copy()
+    f2[:20, :20] = (255, 255, 255, 0)
+    f3 = f2.copy()
+    f3[60:100, 60:100, :3] = RED
+    result = vectorize_frames([f1, f2, f3], TraceOptions().for_exact_frames())
+    assert re.search(r'<g id="layer-2"[^>]*></g>', result.svg)
+    assert near(only_layer(result.svg, 3), 80, 80, RED) and only_layer(result.svg, 3)[10, 10, 3] == 0
+
+
 def test_output_holds_only_svg_g_and_path():
     result = vectorize_frames(square_disc_recolour())
     root = ElementTree.fromstring(result.svg)
