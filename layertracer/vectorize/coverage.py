@@ -40,7 +40,8 @@ class StepCrop:
 
     Small and self-contained, so a step can be traced in a worker process (see workers.py). `base` marks
     the first step, drawn on nothing: its pixels are drawn even where they have the background's colour
-    (the white of an eye), and `under` (the bare background) only places its edges.
+    (the white of an eye), and `under` (the bare background) only places its edges. `exact` marks frames
+    rendered from one drawing (see `masks.MaskOptions.exact`), whose every visible change is real.
     """
 
     under: np.ndarray
@@ -49,9 +50,12 @@ class StepCrop:
     x: int
     y: int
     base: bool = False
+    exact: bool = False
 
 
-def crop_step(under: np.ndarray, over: np.ndarray, changed: np.ndarray, base: bool = False) -> StepCrop | None:
+def crop_step(
+    under: np.ndarray, over: np.ndarray, changed: np.ndarray, base: bool = False, exact: bool = False
+) -> StepCrop | None:
     """The step that turned `under` into `over`, given the pixels it visibly changed; None if it changed nothing."""
     x, y, w, h = cv2.boundingRect(changed.view(np.uint8))
     if w == 0:
@@ -60,7 +64,7 @@ def crop_step(under: np.ndarray, over: np.ndarray, changed: np.ndarray, base: bo
     y0, y1 = max(0, y - PAD_PX), min(height, y + h + PAD_PX)
     x0, x1 = max(0, x - PAD_PX), min(width, x + w + PAD_PX)
     box = (slice(y0, y1), slice(x0, x1))
-    return StepCrop(under[box], over[box], changed[box], int(x0), int(y0), base)
+    return StepCrop(under[box], over[box], changed[box], int(x0), int(y0), base, exact)
 
 
 def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
@@ -70,7 +74,7 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     new = flatten_on_white(step.over)
 
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
-    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base)
+    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base, step.exact)
     anchor = solid.copy()
     solid[solid] = drawn
     anchor[anchor] = drawn & settled

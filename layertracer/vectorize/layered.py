@@ -125,7 +125,7 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
         # Lazy, so that with workers a step is traced while the next frames are diffed.
         masks = step_masks(prepared, options)
         for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks)):
-            step = crop_step(under, over, mask, base=k == 0)
+            step = crop_step(under, over, mask, base=k == 0, exact=options.masks.exact)
             if step is not None:
                 changed.append(k)
                 yield step

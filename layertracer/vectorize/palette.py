@@ -14,13 +14,14 @@ SNAP_DISTANCE = 40  # pixels this close to a fill are that fill, blurred or nois
 MIN_PALETTE_SHARE = 0.002  # a fill holds at least this share of the step's pixels
 MAX_BLEND_COLORS = 8  # fills per step that blends are looked for between (pairs grow fast)
 SAME_COLOR = 16  # a step's pixel this close to what lay beneath adds nothing visible
+EXACT_SAME_COLOR = 4  # the same for exact frames, which have no noise: light grey on white is a change
 BLEND_MAX_SHARE = 0.25  # an edge blend has fewer pixels than this share of the fills it blends
 BLEND_WEIGHT = 3.0  # a pixel 13 levels off the line between two fills counts as 40 from a fill
 BINS = 1 << 15  # 5 bits per channel
 
 
 def clean_colors(
-    colors: np.ndarray, beneath: np.ndarray, base: bool = False
+    colors: np.ndarray, beneath: np.ndarray, base: bool = False, exact: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
 
@@ -31,7 +32,9 @@ def clean_colors(
     fills), takes the nearer fill. A pixel on the line between a fill and what lay beneath it is an edge
     blend: it is drawn only if it is mostly the new colour. Pixels far from all of these keep their colour
     if it is common (a gradient); rare ones are unsettled, and take the colour of the nearest settled pixel.
-    `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
+    `base` marks the first step, drawn on nothing (see `coverage.layer_raster`). In `exact` frames a pixel's
+    own colour is the truth, so whether it changed visibly is judged on it, not on the fill it snaps to (light
+    foam that snaps to a near-white fill is still drawn).
     """
     _, first, inverse, weights = np.unique(
         _pack_pairs(colors, beneath), return_index=True, return_inverse=True, return_counts=True
@@ -48,7 +51,8 @@ def clean_colors(
         background_is_fill = bool(len(palette)) and np.abs(palette - beneath[0]).max(axis=-1).min() <= PALETTE_SPACING
         drawn = np.full(len(colors), background_is_fill) | ~blends_into_beneath
     else:
-        drawn = ~blends_into_beneath & (np.abs(out - beneath).max(axis=-1) > SAME_COLOR)
+        seen, visible = (colors, EXACT_SAME_COLOR) if exact else (out, SAME_COLOR)
+        drawn = ~blends_into_beneath & (np.abs(seen - beneath).max(axis=-1) > visible)
     settled = snapped | (counts[bins] >= _min_fill_count(int(weights.sum())))
     q = np.clip(out + 0.5, 0, 255).astype(np.int32)
     packed, row = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True)

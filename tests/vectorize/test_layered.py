@@ -124,6 +124,17 @@ def test_exact_frames_keep_a_hairline_that_the_noise_filter_would_drop():
     assert near(layer2, 120, 125, RED, tolerance=40)
 
 
+def test_exact_frames_draw_a_light_grey_shape_on_white():
+    """13 levels off white is within generated frames' noise allowance, but in exact frames it is a fill."""
+    f1 = square(canvas(), BLUE, 20, 100)
+    f2 = disc(f1, (242, 242, 242), center=(180, 180), radius=40)
+    assert count_paths(vectorize_frames([f1, f2]).svg) == 1  # taken for noise
+    exact = vectorize_frames([f1, f2], TraceOptions().for_exact_frames())
+    layer2 = only_layer(exact.svg, 2)
+    assert near(layer2, 180, 180, (242, 242, 242), tolerance=3) and layer2[60, 60, 3] == 0
+    assert mse(render_svg(exact.svg, SIZE, SIZE), f2) < 1e-4
+
+
 def test_exact_rgba_frames_ignore_colour_under_full_transparency():
     """Invisible change (RGB under alpha 0) is no step; visible change is."""
     f1 = np.dstack([square(canvas(), BLUE), np.full((SIZE, SIZE), 255, np.uint8)])
