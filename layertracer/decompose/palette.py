@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from layertracer.images import flat_pixels
+
 _BIN_SHIFT = 3  # 5 bits per channel for the palette histogram
 _TRANSPARENT_ALPHA = 16  # a palette colour with less alpha than this is the (transparent) canvas
 _WHITE_TOL = 24.0
@@ -45,17 +47,6 @@ def unpremultiply(colours: np.ndarray) -> np.ndarray:
     alpha = colours[..., 3:4]
     rgb = np.where(alpha > 0, colours[..., :3] * 255.0 / np.maximum(alpha, 1e-6), 0.0)
     return np.clip(np.concatenate([rgb, alpha], axis=-1) + 0.5, 0, 255).astype(np.uint8)
-
-
-def core_mask(feat: np.ndarray, flat_tol: int) -> np.ndarray:
-    """Pixels whose colour matches at least 3 of their 4 neighbours within `flat_tol` in every channel."""
-    padded = cv2.copyMakeBorder(feat, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
-    h, w = feat.shape[:2]
-    similar = np.zeros((h, w), np.uint8)
-    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
-        excess = cv2.subtract(cv2.absdiff(padded[dy : dy + h, dx : dx + w], feat), flat_tol)
-        similar += np.ascontiguousarray(excess).view(np.uint32)[..., 0] == 0
-    return similar >= 3
 
 
 def colour_keys(feat: np.ndarray) -> np.ndarray:
@@ -134,7 +125,7 @@ def segment(
 ) -> Segmentation:
     """Split a flat RGBA image into connected single-colour regions; canvas pixels get region 0."""
     feat = premultiply(rgba)
-    core = core_mask(feat, flat_tol)
+    core = flat_pixels(feat, flat_tol)
     keys = colour_keys(feat)
     palette = extract_palette(keys, core, colour_tol, min_px, max_colours)
     labels = nearest_colour(keys, palette)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from layertracer.images import flatten_on_white
+from layertracer.images import flat_pixels, flatten_on_white
 from layertracer.vectorize.palette import clean_colors
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim can reach
@@ -74,7 +74,9 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     new = flatten_on_white(step.over)
 
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
-    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base, step.exact)
+    # In exact frames a flat fill is told from an edge blend by where it lies, not only by its colour.
+    flat = flat_pixels(new)[solid] if step.exact else None
+    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base, flat)
     anchor = solid.copy()
     solid[solid] = drawn
     anchor[anchor] = drawn & settled

@@ -21,7 +21,7 @@ BINS = 1 << 15  # 5 bits per channel
 
 
 def clean_colors(
-    colors: np.ndarray, beneath: np.ndarray, base: bool = False, exact: bool = False
+    colors: np.ndarray, beneath: np.ndarray, base: bool = False, flat: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
 
@@ -32,9 +32,13 @@ def clean_colors(
     fills), takes the nearer fill. A pixel on the line between a fill and what lay beneath it is an edge
     blend: it is drawn only if it is mostly the new colour. Pixels far from all of these keep their colour
     if it is common (a gradient); rare ones are unsettled, and take the colour of the nearest settled pixel.
-    `base` marks the first step, drawn on nothing (see `coverage.layer_raster`). In `exact` frames a pixel's
-    own colour is the truth, so whether it changed visibly is judged on it, not on the fill it snaps to (light
-    foam that snaps to a near-white fill is still drawn).
+    `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
+
+    `flat` is given for exact frames (see `masks.MaskOptions.exact`): which pixels lie inside a flat fill.
+    A colour with enough such pixels is a fill of its own even where it lies between a fill and what lay
+    beneath (translucent steam over white is a blend by colour, not by place), flat pixels are never taken
+    for edge blends, and a pixel's own colour, not the fill it snaps to, says whether it changed visibly
+    (light foam on white is drawn).
     """
     _, first, inverse, weights = np.unique(
         _pack_pairs(colors, beneath), return_index=True, return_inverse=True, return_counts=True
@@ -42,8 +46,13 @@ def clean_colors(
     colors, beneath = colors[first].astype(np.float32), beneath[first].astype(np.float32)
     bins = _bins(colors)
     counts = np.bincount(bins, weights=weights, minlength=BINS)
-    palette = dominant_colors(colors, beneath, weights, bins, counts)
-    out, snapped, keeps_beneath = _snap(colors, beneath, palette)
+    flat_pairs = flat_bins = None
+    if flat is not None:
+        flat_pairs = np.bincount(inverse.ravel(), weights=flat, minlength=len(colors))
+        flat_bins = np.bincount(bins, weights=flat_pairs, minlength=BINS)
+        flat_pairs = flat_pairs * 2 > weights  # mostly inside flat fills
+    palette = dominant_colors(colors, beneath, weights, bins, counts, flat_bins)
+    out, snapped, keeps_beneath = _snap(colors, beneath, palette, flat_pairs)
     blends_into_beneath = snapped & keeps_beneath
     if base:
         # The first step draws on nothing: if the background's colour is one of its fills (the white of
@@ -51,7 +60,7 @@ def clean_colors(
         background_is_fill = bool(len(palette)) and np.abs(palette - beneath[0]).max(axis=-1).min() <= PALETTE_SPACING
         drawn = np.full(len(colors), background_is_fill) | ~blends_into_beneath
     else:
-        seen, visible = (colors, EXACT_SAME_COLOR) if exact else (out, SAME_COLOR)
+        seen, visible = (out, SAME_COLOR) if flat is None else (colors, EXACT_SAME_COLOR)
         drawn = ~blends_into_beneath & (np.abs(seen - beneath).max(axis=-1) > visible)
     settled = snapped | (counts[bins] >= _min_fill_count(int(weights.sum())))
     q = np.clip(out + 0.5, 0, 255).astype(np.int32)
@@ -60,8 +69,13 @@ def clean_colors(
     return table, row[inverse], drawn[inverse], settled[inverse]
 
 
-def _snap(colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest fill, or nearer end of a blend line: (colour, snapped within SNAP_DISTANCE, end is beneath)."""
+def _snap(
+    colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray, flat: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest fill, or nearer end of a blend line: (colour, snapped within SNAP_DISTANCE, end is beneath).
+
+    Rows flagged `flat` are inside flat fills, so never blends with what lies beneath.
+    """
     target, gap = colors.copy(), np.full(len(colors), np.inf, np.float32)
     keeps_beneath = np.zeros(len(colors), bool)
     common = palette[:MAX_BLEND_COLORS]
@@ -69,6 +83,8 @@ def _snap(colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray) -> tuple
     for start, end in ends + [(beneath, p) for p in common]:
         towards, off = _on_segment(colors, start, end)
         better = off < gap
+        if flat is not None and start.ndim == 2:  # a line from what lay beneath
+            better &= ~flat
         gap[better] = off[better]
         nearer_end = towards[better] >= 0.5
         target[better] = np.where(nearer_end[:, None], end, start if start.ndim == 1 else start[better])
@@ -78,14 +94,16 @@ def _snap(colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray) -> tuple
 
 
 def dominant_colors(
-    colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, bins: np.ndarray, counts: np.ndarray
+    colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, bins: np.ndarray, counts: np.ndarray,
+    flat_counts: np.ndarray | None = None,
 ) -> np.ndarray:
     """The step's fills, most common first: mean colours of the most populated 5-bit bins.
 
     Rows are distinct (colour, colour beneath) pairs, `weights` their pixel counts, `bins` their 5-bit
     bins and `counts` the pixels per bin. A bin is not a fill if it is near a fill already taken, or a
     blend of a fill with another fill or with what lies beneath its pixels: a long anti-aliased edge fills
-    a bin too.
+    a bin too. `flat_counts` (exact frames) counts each bin's pixels inside flat fills: a bin with enough
+    of them is a fill whatever its colour, unless it is the same colour as one already taken.
     """
     if len(colors) == 0:
         return np.zeros((0, 3), np.float32)
@@ -95,8 +113,14 @@ def dominant_colors(
     means, under = (_bin_means(values, weights, bins, candidates) for values in (colors, beneath))
     palette: list[np.ndarray] = []
     palette_counts: list[int] = []
-    for color, below, count in zip(means, under, counts[candidates]):
-        if palette and np.abs(np.asarray(palette) - color).max(axis=-1).min() <= PALETTE_SPACING:
+    for bin_, color, below, count in zip(candidates, means, under, counts[candidates]):
+        nearest = np.abs(np.asarray(palette) - color).max(axis=-1).min() if palette else np.inf
+        if flat_counts is not None and flat_counts[bin_] >= min_count:  # a flat fill of its own (exact frames)
+            if nearest > EXACT_SAME_COLOR:
+                palette.append(color)
+                palette_counts.append(int(count))
+            continue
+        if nearest <= PALETTE_SPACING:
             continue
         # Blends line edges, so they are few next to the fills they blend; a populous colour between
         # two others (three greys) is a fill of its own.
