@@ -76,10 +76,11 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
     # In exact frames a flat fill is told from an edge blend by where it lies, not only by its colour.
     flat = flat_pixels(new)[solid] if step.exact else None
-    colors, color_row, drawn, settled = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base, flat)
+    clean = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base, flat)
+    colors, keep = clean.table, clean.drawn & clean.settled
     anchor = solid.copy()
-    solid[solid] = drawn
-    anchor[anchor] = drawn & settled
+    solid[solid] = clean.drawn
+    anchor[anchor] = keep
     if not anchor.any():
         return None
 
@@ -89,7 +90,7 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
         (~anchor).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
     index_type = np.uint8 if len(colors) < 255 else np.uint16
-    index = np.concatenate([[0], color_row[drawn & settled] + 1]).astype(index_type)[labels]
+    index = np.concatenate([[0], clean.row[keep] + 1]).astype(index_type)[labels]
 
     coverage = solid.astype(np.float32)
     band = (distance <= EDGE_BAND_PX) & ~solid
@@ -99,9 +100,46 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
 
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
-        index = cv2.resize(index, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+        partner, share = index.copy(), np.ones(index.shape, np.float32)
+        partner[anchor], share[anchor] = clean.partner_row[keep] + 1, clean.share[keep]
+        index = upscale_fills(index, partner, share, upscale)
     index[coverage < 0.5] = 0
     return LayerRaster(index=index, colors=colors, x=step.x, y=step.y)
+
+
+def upscale_fills(index: np.ndarray, partner: np.ndarray, share: np.ndarray, upscale: int) -> np.ndarray:
+    """The indexed raster `upscale` times larger, with the boundaries between its fills at sub-pixel precision.
+
+    Blown up as it is, a boundary between two fills of one step keeps the pixel grid's staircase, `upscale`
+    pixels per step, and vtracer traces those steps as a jagged edge. A pixel where two fills meet is covered
+    by its own fill for `share` and by `partner` for the rest; each of its new pixels takes whichever of the
+    two covers more of it, interpolated bilinearly from it and its neighbours as OpenCV resizes. Pixels that
+    blend nothing keep their fill (at 2x their own weight is over one half anyway).
+    """
+    big = cv2.resize(index, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+    ys, xs = np.nonzero(share < 1)
+    if len(ys) == 0:
+        return big
+    height, width = index.shape
+    fill, other = index[ys, xs], partner[ys, xs]
+
+    def cover(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """How much more of pixel (y, x) `fill` covers than `other` (-1..1)."""
+        own, part, blend = index[y, x], partner[y, x], share[y, x]
+        return (np.where(own == fill, blend, 0) + np.where(part == fill, 1 - blend, 0)
+                - np.where(own == other, blend, 0) - np.where(part == other, 1 - blend, 0))
+
+    for i in range(upscale):
+        offset_y = (i + 0.5) / upscale - 0.5  # where OpenCV samples, in source pixels from the centre
+        ny = np.clip(ys + int(np.sign(offset_y)), 0, height - 1)
+        for j in range(upscale):
+            offset_x = (j + 0.5) / upscale - 0.5
+            nx = np.clip(xs + int(np.sign(offset_x)), 0, width - 1)
+            wy, wx = abs(offset_y), abs(offset_x)
+            lead = ((1 - wy) * (1 - wx) * (2 * share[ys, xs] - 1) + wy * (1 - wx) * cover(ny, xs)
+                    + (1 - wy) * wx * cover(ys, nx) + wy * wx * cover(ny, nx))
+            big[ys * upscale + i, xs * upscale + j] = np.where(lead >= 0, fill, other)
+    return big
 
 
 def _pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -7,6 +7,8 @@ pair, which flat artwork has a few thousand of, not per pixel.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 PALETTE_SPACING = 20  # two fills closer than this (max channel difference) are one colour
@@ -20,13 +22,30 @@ BLEND_WEIGHT = 3.0  # a pixel 13 levels off the line between two fills counts as
 BINS = 1 << 15  # 5 bits per channel
 
 
+@dataclass(frozen=True)
+class CleanColors:
+    """A step's pixels as clean colours: `table` holds the distinct uint8 RGB colours, the rest is per pixel.
+
+    `row`: the pixel's colour in `table`; `drawn`: the step drew it at all; `settled`: the colour is sure
+    (else the pixel takes its nearest settled neighbour's). A pixel on the line between two fills of the step
+    (where they meet, anti-aliased) is covered by its own colour for `share` (0.5..1) and by the fill at
+    `partner_row` for the rest; elsewhere `share` is 1 and `partner_row` is `row`.
+    """
+
+    table: np.ndarray
+    row: np.ndarray
+    drawn: np.ndarray
+    settled: np.ndarray
+    partner_row: np.ndarray
+    share: np.ndarray
+
+
 def clean_colors(
     colors: np.ndarray, beneath: np.ndarray, base: bool = False, flat: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> CleanColors:
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
 
-    `colors` and `beneath` are uint8 RGB rows, one per pixel. The clean colours come back as a table of
-    distinct uint8 colours and each pixel's row in it (the tracer's input is that indexed image).
+    `colors` and `beneath` are uint8 RGB rows, one per pixel.
 
     A pixel near a fill of the step, or on the line between two of them (a boundary between two new
     fills), takes the nearer fill. A pixel on the line between a fill and what lay beneath it is an edge
@@ -52,7 +71,7 @@ def clean_colors(
         flat_bins = np.bincount(bins, weights=flat_pairs, minlength=BINS)
         flat_pairs = flat_pairs * 2 > weights  # mostly inside flat fills
     palette = dominant_colors(colors, beneath, weights, bins, counts, flat_bins)
-    out, snapped, keeps_beneath = _snap(colors, beneath, palette, flat_pairs)
+    out, snapped, keeps_beneath, partner, share = _snap(colors, beneath, palette, flat_pairs)
     blends_into_beneath = snapped & keeps_beneath
     if base:
         # The first step draws on nothing: if the background's colour is one of its fills (the white of
@@ -63,21 +82,26 @@ def clean_colors(
         seen, visible = (out, SAME_COLOR) if flat is None else (colors, EXACT_SAME_COLOR)
         drawn = ~blends_into_beneath & (np.abs(seen - beneath).max(axis=-1) > visible)
     settled = snapped | (counts[bins] >= _min_fill_count(int(weights.sum())))
-    q = np.clip(out + 0.5, 0, 255).astype(np.int32)
-    packed, row = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True)
+    q = np.clip(np.concatenate([out, partner]) + 0.5, 0, 255).astype(np.int32)
+    packed, rows = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True)
     table = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=-1).astype(np.uint8)
-    return table, row[inverse], drawn[inverse], settled[inverse]
+    row, partner_row = rows[: len(out)], rows[len(out) :]
+    return CleanColors(
+        table, row[inverse], drawn[inverse], settled[inverse], partner_row[inverse], share[inverse]
+    )
 
 
 def _snap(
     colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray, flat: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest fill, or nearer end of a blend line: (colour, snapped within SNAP_DISTANCE, end is beneath).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest fill, or nearer end of a blend line: (colour, snapped within SNAP_DISTANCE, end is beneath,
+    the other fill of a blend between two fills, and the share of the nearer one).
 
     Rows flagged `flat` are inside flat fills, so never blends with what lies beneath.
     """
     target, gap = colors.copy(), np.full(len(colors), np.inf, np.float32)
     keeps_beneath = np.zeros(len(colors), bool)
+    partner, share = colors.copy(), np.ones(len(colors), np.float32)
     common = palette[:MAX_BLEND_COLORS]
     ends = [(p, p) for p in palette] + [(p, q) for i, p in enumerate(common) for q in common[i + 1 :]]
     for start, end in ends + [(beneath, p) for p in common]:
@@ -89,8 +113,14 @@ def _snap(
         nearer_end = towards[better] >= 0.5
         target[better] = np.where(nearer_end[:, None], end, start if start.ndim == 1 else start[better])
         keeps_beneath[better] = ~nearer_end & (start.ndim == 2)
+        if start.ndim == 1 and start is not end:  # between two fills: the pixel is part one, part the other
+            partner[better] = np.where(nearer_end[:, None], start, end)
+            share[better] = np.where(nearer_end, towards[better], 1.0 - towards[better])
+        else:
+            partner[better], share[better] = target[better], 1.0
     snapped = gap <= SNAP_DISTANCE
-    return np.where(snapped[:, None], target, colors), snapped, keeps_beneath
+    out = np.where(snapped[:, None], target, colors)
+    return out, snapped, keeps_beneath, np.where(snapped[:, None], partner, out), np.where(snapped, share, 1.0)
 
 
 def dominant_colors(
