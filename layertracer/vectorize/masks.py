@@ -72,19 +72,19 @@ class AlignView:
     Each frame is the moving side of one pair and the reference of the next, so it is made once.
     """
 
-    gray: np.ndarray
+    gray: np.ndarray  # uint8
     small: np.ndarray
     factor: tuple[float, float]  # full-size pixels per shrunk pixel, (y, x)
 
     @classmethod
     def of(cls, frame: np.ndarray) -> AlignView:
-        gray = cv2.cvtColor(flatten_on_white(frame), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        gray = cv2.cvtColor(flatten_on_white(frame), cv2.COLOR_RGB2GRAY)
         scale = min(1.0, ALIGN_SIZE_PX / max(gray.shape))
         # A whole factor first (OpenCV's area filter is ~15x faster on those), then the rest.
         step = max(1, int(1 / scale))
         h, w = gray.shape[0] // step * step, gray.shape[1] // step * step
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        area = cv2.resize(gray[:h, :w], (w // step, h // step), interpolation=cv2.INTER_AREA)
+        area = cv2.resize(gray[:h, :w].astype(np.float32), (w // step, h // step), interpolation=cv2.INTER_AREA)
         small = cv2.resize(area, size, interpolation=cv2.INTER_LINEAR)
         return cls(gray, small, (h / size[1], w / size[0]))
 
@@ -103,10 +103,15 @@ def estimate_shift(reference: AlignView, moving: AlignView, max_shift_px: int) -
     if response < 0.1 or (cy, cx) == (0, 0) or max(abs(cy), abs(cx)) > max_shift_px + 1:
         return 0, 0
 
+    @functools.cache
     def mismatched(dy: int, dx: int) -> int:
         # Pixels that differ, not the mean difference: a recolour elsewhere in the step costs the same at
-        # every shift, so only the edges the shift lines up decide.
-        return int(np.count_nonzero(np.abs(ref - shift_image(mov, dy, dx, fill=255.0)) > 16))
+        # every shift, so only the edges the shift lines up decide. `mov` shifted, its uncovered border white.
+        ys, xs = _overlap(ref.shape[0], dy), _overlap(ref.shape[1], dx)
+        differ = np.count_nonzero(cv2.absdiff(ref[ys[1], xs[1]], mov[ys[0], xs[0]]) > 16)
+        uncovered = np.ones(ref.shape, bool)
+        uncovered[ys[1], xs[1]] = False
+        return int(differ + np.count_nonzero(ref[uncovered] < 255 - 16))
 
     candidates = [(cy + a, cx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
     allowed = [c for c in candidates if max(abs(c[0]), abs(c[1])) <= max_shift_px]
@@ -118,11 +123,16 @@ def shift_image(image: np.ndarray, dy: int, dx: int, fill: float | np.ndarray) -
     """Translate by whole pixels, filling the uncovered border with `fill`."""
     out = np.empty_like(image)
     out[...] = fill
-    h, w = image.shape[:2]
-    src_y, dst_y = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
-    src_x, dst_x = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    (src_y, dst_y), (src_x, dst_x) = _overlap(image.shape[0], dy), _overlap(image.shape[1], dx)
     out[dst_y, dst_x] = image[src_y, src_x]
     return out
+
+
+def _overlap(length: int, shift: int) -> tuple[slice, slice]:
+    """(source, destination) ranges of an axis of `length` pixels moved by `shift`."""
+    if shift >= 0:
+        return slice(0, length - shift), slice(shift, length)
+    return slice(-shift, length), slice(0, length + shift)
 
 
 def align_frames(frames: Sequence[np.ndarray], max_shift_px: int) -> list[np.ndarray]:
