@@ -72,36 +72,38 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     solid = core(step.changed)
     old = flatten_on_white(step.under)
     new = flatten_on_white(step.over)
+    inside = np.flatnonzero(solid)  # pixels are addressed by their flat index, row-major, throughout
 
     # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
     # In exact frames a flat fill is told from an edge blend by where it lies, not only by its colour.
-    flat = flat_pixels(new)[solid] if step.exact else None
-    clean = clean_colors(_pixels(new, solid), _pixels(old, solid), step.base, flat)
+    flat = flat_pixels(new).ravel()[inside] if step.exact else None
+    clean = clean_colors(_rows(new, inside), _rows(old, inside), step.base, flat)
     colors, keep = clean.table, clean.drawn & clean.settled
-    anchor = solid.copy()
-    solid[solid] = clean.drawn
-    anchor[anchor] = keep
-    if not anchor.any():
+    if not keep.any():
         return None
+    anchored = inside[keep]
+    solid.ravel()[inside[~clean.drawn]] = False
+    anchor = np.zeros_like(solid)
+    anchor.ravel()[anchored] = True
 
     # The colour of the nearest settled pixel: what an edge pixel would be if the shape covered it fully,
-    # and what a stray shade inside the shape really is.
+    # and what a stray shade inside the shape really is. Labels number the anchors in row-major order.
     distance, labels = cv2.distanceTransformWithLabels(
-        (~anchor).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        (~anchor).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
     index_type = np.uint8 if len(colors) < 255 else np.uint16
-    index = np.concatenate([[0], clean.row[keep] + 1]).astype(index_type)[labels]
+    index = np.take(np.concatenate([[0], clean.row[keep] + 1]).astype(index_type), labels)
 
     coverage = solid.astype(np.float32)
-    band = (distance <= EDGE_BAND_PX) & ~solid
-    coverage[band] = _coverage(_pixels(old, band), _pixels(new, band), colors[index[band] - 1])
+    band = np.flatnonzero((distance <= EDGE_BAND_PX) & ~solid)
+    coverage.ravel()[band] = _coverage(_rows(old, band), _rows(new, band), colors[index.ravel()[band] - 1])
     if step.over.shape[-1] == 4:
         coverage = np.minimum(coverage, step.over[..., 3].astype(np.float32) / 255.0)
 
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
         partner, share = index.copy(), np.ones(index.shape, np.float32)
-        partner[anchor], share[anchor] = clean.partner_row[keep] + 1, clean.share[keep]
+        partner.ravel()[anchored], share.ravel()[anchored] = clean.partner_row[keep] + 1, clean.share[keep]
         index = upscale_fills(index, partner, share, upscale)
     index[coverage < 0.5] = 0
     return LayerRaster(index=index, colors=colors, x=step.x, y=step.y)
@@ -142,9 +144,9 @@ def upscale_fills(index: np.ndarray, partner: np.ndarray, share: np.ndarray, ups
     return big
 
 
-def _pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """`image[mask]` for an HxWxC image, about 5x faster than numpy's boolean indexing across three axes."""
-    return np.take(image.reshape(-1, image.shape[-1]), np.flatnonzero(mask), axis=0)
+def _rows(image: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The pixels of an HxWxC image at flat indices `at`, as rows (much faster than boolean indexing)."""
+    return np.take(image.reshape(-1, image.shape[-1]), at, axis=0)
 
 
 def _coverage(old: np.ndarray, new: np.ndarray, shape_color: np.ndarray) -> np.ndarray:

@@ -164,9 +164,14 @@ def _on_white(frame: np.ndarray) -> np.ndarray:
 
 
 def _within(diff: np.ndarray, tolerance: int) -> np.ndarray:
-    """Pixels whose every channel of `diff` is at most `tolerance` (one pass, any channel count)."""
+    """Pixels whose every channel of `diff` is at most `tolerance`."""
+    return _in_range(diff, tolerance) != 0
+
+
+def _in_range(diff: np.ndarray, tolerance: int) -> np.ndarray:
+    """255 where every channel of `diff` is at most `tolerance`, else 0 (one pass, any channel count)."""
     channels = 1 if diff.ndim == 2 else diff.shape[-1]
-    return cv2.inRange(diff, (0,) * channels, (tolerance,) * channels) != 0
+    return cv2.inRange(diff, (0,) * channels, (tolerance,) * channels)
 
 
 def _near_color(frame: np.ndarray, color: np.ndarray, tolerance: int) -> np.ndarray:
@@ -203,7 +208,7 @@ def _denoised(frame: np.ndarray) -> np.ndarray:
 
 
 def _changed(before: np.ndarray, after: np.ndarray, options: MaskOptions) -> np.ndarray:
-    changed = ~_within(cv2.absdiff(before, after), options.color_tolerance)
+    changed = _in_range(cv2.absdiff(before, after), options.color_tolerance) == 0
     x, y, w, h = cv2.boundingRect(changed.view(np.uint8))
     r = options.shift_tolerance_px
     if r > 0 and w > 0:
@@ -211,13 +216,13 @@ def _changed(before: np.ndarray, after: np.ndarray, options: MaskOptions) -> np.
         padded = cv2.copyMakeBorder(before, r, r, r, r, cv2.BORDER_REPLICATE)
         box = (slice(y, y + h), slice(x, x + w))
         moved = after[box]
-        matched = np.zeros((h, w), bool)
+        matched = np.zeros((h, w), np.uint8)  # 255 where some neighbour had the colour
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
                 if (dy, dx) != (0, 0):
                     neighbour = padded[r + y + dy : r + y + h + dy, r + x + dx : r + x + w + dx]
-                    matched |= _within(cv2.absdiff(moved, neighbour), options.color_tolerance)
-        changed[box] &= ~matched
+                    cv2.bitwise_or(matched, _in_range(cv2.absdiff(moved, neighbour), options.color_tolerance), matched)
+        changed[box] &= matched == 0
     return drop_specks(changed, options.min_area_fraction)
 
 
