@@ -190,14 +190,16 @@ def change_masks(frames: Sequence[np.ndarray], options: MaskOptions) -> Iterator
     The neighbourhood test forgives a one-pixel drift that alignment left; `coverage` later decides the
     changed region's anti-aliased rim at sub-pixel precision. Exact frames are compared as they are.
     """
-    if options.exact:
-        for a, b in zip(frames, frames[1:]):
-            yield ~_within(cv2.absdiff(_on_white(a), _on_white(b)), 0)
-        return
-    before = _denoised(frames[0])
+    seen = _on_white if options.exact else _denoised
+    before = seen(frames[0])
     for a, b in zip(frames, frames[1:]):
-        after = _denoised(b)
-        yield np.zeros(b.shape[:2], bool) if _identical(a, b) else _changed(before, after, options)
+        after = seen(b)
+        if _identical(a, b):
+            yield np.zeros(b.shape[:2], bool)
+        elif options.exact:
+            yield _in_range(cv2.absdiff(before, after), 0) == 0
+        else:
+            yield _changed(before, after, options)
         before = after
 
 
