@@ -20,6 +20,14 @@ def test_a_blend_moves_the_boundary_by_its_share():
     assert upscale_fills(index, partner, share, 2).tolist() == [[1, 1, 1, 1, 2, 2, 2, 2]] * 2
 
 
+def test_three_times_and_many_colours():
+    """Upscale 3 samples at thirds; a 16-bit index (over 254 colours) works the same way."""
+    index = np.array([[300, 300, 301]], np.uint16)
+    partner = np.array([[300, 301, 301]], np.uint16)
+    share = np.array([[1, 0.5, 1]], np.float32)  # an even blend: the boundary sits in the pixel's middle
+    assert upscale_fills(index, partner, share, 3)[0].tolist() == [300, 300, 300, 300, 300, 301, 301, 301, 301]
+
+
 def test_without_blends_it_is_the_plain_blow_up():
     index = np.random.default_rng(0).integers(1, 4, (20, 30)).astype(np.uint8)
     plain = cv2.resize(index, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
