@@ -103,15 +103,16 @@ def estimate_shift(reference: AlignView, moving: AlignView, max_shift_px: int) -
     if response < 0.1 or (cy, cx) == (0, 0) or max(abs(cy), abs(cx)) > max_shift_px + 1:
         return 0, 0
 
+    dark = ref < 255 - 16  # where `mov`'s white-filled, uncovered border would differ
+    all_dark = np.count_nonzero(dark)
+
     @functools.cache
     def mismatched(dy: int, dx: int) -> int:
         # Pixels that differ, not the mean difference: a recolour elsewhere in the step costs the same at
         # every shift, so only the edges the shift lines up decide. `mov` shifted, its uncovered border white.
         ys, xs = _overlap(ref.shape[0], dy), _overlap(ref.shape[1], dx)
         differ = np.count_nonzero(cv2.absdiff(ref[ys[1], xs[1]], mov[ys[0], xs[0]]) > 16)
-        uncovered = np.ones(ref.shape, bool)
-        uncovered[ys[1], xs[1]] = False
-        return int(differ + np.count_nonzero(ref[uncovered] < 255 - 16))
+        return int(differ + all_dark - np.count_nonzero(dark[ys[1], xs[1]]))
 
     candidates = [(cy + a, cx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
     allowed = [c for c in candidates if max(abs(c[0]), abs(c[1])) <= max_shift_px]
