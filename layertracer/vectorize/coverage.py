@@ -163,8 +163,19 @@ def _coverage(old: np.ndarray, new: np.ndarray, shape_color: np.ndarray) -> np.n
 
 def core(mask: np.ndarray) -> np.ndarray:
     """The mask without its one-pixel rim, where colours are blends; thin strokes are kept whole."""
-    eroded = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    has_core = np.zeros(count, bool)
-    has_core[labels[eroded]] = True
-    return eroded | (mask & ~has_core[labels])
+    square = np.ones((3, 3), np.uint8)
+    eroded = cv2.erode(mask.view(np.uint8), square)
+    # Pixels no core pixel touches. A piece of the mask without a core is made of these alone, and as a core
+    # pixel's neighbours are in its piece, a piece of these that no other mask pixel touches is such a piece.
+    thin = mask & ~cv2.dilate(eroded, square).view(bool)
+    x, y, w, h = cv2.boundingRect(thin.view(np.uint8))
+    out = eroded.view(bool)
+    if w == 0:
+        return out
+    box = (slice(max(0, y - 1), y + h + 1), slice(max(0, x - 1), x + w + 1))
+    count, labels = cv2.connectedComponents(thin[box].view(np.uint8), connectivity=8)
+    touched = cv2.dilate((mask[box] & ~thin[box]).view(np.uint8), square).view(bool)
+    attached = np.zeros(count, bool)
+    attached[labels[touched & thin[box]]] = True
+    out[box] |= thin[box] & ~attached[labels]
+    return out

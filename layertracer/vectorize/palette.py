@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 PALETTE_SPACING = 20  # two fills closer than this (max channel difference) are one colour
@@ -59,9 +60,7 @@ def clean_colors(
     for edge blends, and a pixel's own colour, not the fill it snaps to, says whether it changed visibly
     (light foam on white is drawn).
     """
-    _, first, inverse, weights = np.unique(
-        _pack_pairs(colors, beneath), return_index=True, return_inverse=True, return_counts=True
-    )
+    first, inverse, weights = _distinct_pairs(colors, beneath)
     colors, beneath = colors[first].astype(np.float32), beneath[first].astype(np.float32)
     bins = _bins(colors)
     counts = np.bincount(bins, weights=weights, minlength=BINS)
@@ -174,16 +173,31 @@ def _bins(colors: np.ndarray) -> np.ndarray:
 
 def _bin_means(values: np.ndarray, weights: np.ndarray, bins: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Weighted mean of `values` over each wanted bin."""
-    counts = np.bincount(bins, weights=weights, minlength=BINS)[wanted]
-    sums = [np.bincount(bins, weights=weights * values[:, c], minlength=BINS)[wanted] for c in range(3)]
+    slot = np.full(BINS, len(wanted), np.intp)  # rows outside the wanted bins add to one extra slot
+    slot[wanted] = np.arange(len(wanted))
+    slots = slot[bins]
+    counts = np.bincount(slots, weights=weights, minlength=len(wanted) + 1)[:-1]
+    sums = [np.bincount(slots, weights=weights * values[:, c], minlength=len(wanted) + 1)[:-1] for c in range(3)]
     return (np.stack(sums, axis=-1) / np.maximum(counts, 1)[:, None]).astype(np.float32)
 
 
-def _pack_pairs(colors: np.ndarray, beneath: np.ndarray) -> np.ndarray:
-    """One int64 per (colour, colour beneath) pair of uint8 RGB rows."""
-    packed = np.zeros((len(colors), 8), np.uint8)
-    packed[:, :3], packed[:, 3:6] = colors, beneath
-    return packed.view(np.int64).ravel()
+def _distinct_pairs(colors: np.ndarray, beneath: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (colour, colour beneath) pairs of uint8 RGB rows, as `np.unique` gives them: each pair's
+    first row, each row's pair and each pair's row count.
+
+    Rows come in raster order, and flat artwork repeats a pair all along a row of pixels, so only the runs
+    of equal rows are sorted: about 80 times fewer than the rows on the benchmark icons.
+    """
+    n = len(colors)
+    if n == 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.int64)
+    columns = [rows.reshape(n, 1, 3) for rows in (colors, beneath)] + [np.zeros((n, 1, 2), np.uint8)]
+    packed = cv2.merge(columns).view(np.uint64).ravel()  # the 8 bytes of a pair as one number
+    starts = np.flatnonzero(np.concatenate([[True], packed[1:] != packed[:-1]]))
+    lengths = np.diff(np.append(starts, n))
+    _, first_run, run_pair = np.unique(packed[starts], return_index=True, return_inverse=True)
+    weights = np.bincount(run_pair.ravel(), weights=lengths).astype(np.int64)
+    return starts[first_run], np.repeat(run_pair.ravel(), lengths), weights
 
 
 def _min_fill_count(n_pixels: int) -> int:

@@ -1,4 +1,5 @@
-"""Upscaling a step's indexed raster: where two fills meet, the boundary moves to where their blend puts it."""
+"""A step's raster: its solid core, and upscaling where two fills meet (the boundary moves to where their blend
+puts it)."""
 
 import re
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from layertracer.metrics import mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
-from layertracer.vectorize.coverage import upscale_fills
+from layertracer.vectorize.coverage import core, upscale_fills
 
 
 def test_a_blend_moves_the_boundary_by_its_share():
@@ -46,3 +47,17 @@ def test_two_fills_meeting_on_a_slant_in_one_step_are_traced_smooth():
     segments = [len(re.findall(r"[MLCZ]", d)) for d in re.findall(r' d="([^"]*)"', result.svg)]
     assert len(segments) == 2 and max(segments) < 150, segments
     assert mse(render_svg(result.svg, size, size), frame) < 3e-4
+
+
+def test_core_drops_the_rim_of_shapes_but_keeps_hairlines_whole():
+    mask = np.zeros((40, 40), bool)
+    mask[5:15, 5:15] = True  # a square ...
+    mask[10, 15:30] = True  # ... with a 1 px stroke leaving it
+    mask[25, 2:20] = True  # a hairline on its own
+    mask[30:32, 2:20] = True  # a 2 px bar: no pixel has all eight neighbours in the mask
+    mask[35, 30] = True  # a single dot
+    solid = core(mask)
+    square = np.zeros_like(mask)
+    square[6:14, 6:14] = True
+    assert np.array_equal(solid[:20], square[:20])  # the square's rim and the attached stroke are rim
+    assert np.array_equal(solid[20:], mask[20:])  # what has no inside at all is kept as it is
