@@ -7,7 +7,8 @@ reaches its final colour in the designer's frames (f4 and f9) and in ours.
 
     .venv/bin/python -m benchmarks.image_quality [--bench ../shared/bench] [--limit N] [--upscale 1 2] [--workers N]
 
-The default upscale is also timed with the vectorizer's steps on N worker processes (default: all cores).
+Each upscale is also timed with the vectorizer's steps on N worker processes (default: all cores). The default
+for images is `TraceOptions().exact_upscale`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -71,14 +73,14 @@ def measure_icon(icon_dir: Path, upscales: list[int], workers: int) -> dict[str,
                vt_runs=count_fill_runs(svg))
     row["decompose_s"] = best_time(lambda: decompose_image(image, 4, DecomposeOptions()))[1]
     for up in upscales:
-        svg, seconds = best_time(lambda: layered(data, TraceOptions(upscale=up)))
+        trace = TraceOptions().with_upscale(up)
+        svg, seconds = best_time(lambda: layered(data, trace))
+        parallel, parallel_s = best_time(lambda: layered(data, replace(trace, workers=workers)))
+        assert parallel == svg, f"{icon_dir.name}: worker processes changed the SVG"
         row.update({
             f"up{up}_mse": mse(render_svg(svg, width, height), image), f"up{up}_paths": count_paths(svg),
-            f"up{up}_layers": count_drawn_layers(svg), f"up{up}_s": seconds,
+            f"up{up}_layers": count_drawn_layers(svg), f"up{up}_s": seconds, f"up{up}_parallel_s": parallel_s,
         })
-        if up == TraceOptions().upscale:
-            parallel, row["parallel_s"] = best_time(lambda: layered(data, TraceOptions(upscale=up, workers=workers)))
-            assert parallel == svg, f"{icon_dir.name}: worker processes changed the SVG"
     for frames in (4, 9):
         truth_dir = icon_dir.parent.parent / f"f{frames}" / icon_dir.name
         truth = [load(p) for p in sorted(truth_dir.glob("frame_*.png"))]
@@ -105,13 +107,13 @@ def main() -> None:
     print(f"| plain vtracer (paper settings) | {med['vt_mse']:.2e} | {med['vt_paths']:.1f} | 1 | "
           f"{med['vt_s'] * 1000:.0f} ms | 1.00 | 1.00 | 1.00 |")
     for up in args.upscale:
-        print(f"| decompose + vectorize (upscale {up}) | {med[f'up{up}_mse']:.2e} | {med[f'up{up}_paths']:.1f} | "
-              f"{med[f'up{up}_layers']:.0f} | {med[f'up{up}_s'] * 1000:.0f} ms | "
+        default = " (default)" if up == TraceOptions().exact_upscale else ""
+        print(f"| decompose + vectorize (upscale {up}{default}) | {med[f'up{up}_mse']:.2e} | "
+              f"{med[f'up{up}_paths']:.1f} | {med[f'up{up}_layers']:.0f} | {med[f'up{up}_s'] * 1000:.0f} ms | "
               f"{med[f'up{up}_mse'] / med['vt_mse']:.2f} | {med[f'up{up}_paths'] / med['vt_paths']:.2f} | "
               f"{med[f'up{up}_s'] / med['vt_s']:.2f} |")
-    if "parallel_s" in med:
-        print(f"| the same (upscale {TraceOptions().upscale}), steps on {args.workers} worker processes | | | | "
-              f"{med['parallel_s'] * 1000:.0f} ms | | | {med['parallel_s'] / med['vt_s']:.2f} |")
+        print(f"| the same, steps on {args.workers} worker processes | | | | {med[f'up{up}_parallel_s'] * 1000:.0f} ms "
+              f"| | | {med[f'up{up}_parallel_s'] / med['vt_s']:.2f} |")
     print(f"\nplain vtracer's paths with consecutive same-fill paths merged (as in our output): "
           f"{med['vt_runs']:.1f}; ours / that: " + ", ".join(
               f"{med[f'up{up}_paths'] / med['vt_runs']:.2f} (upscale {up})" for up in args.upscale))

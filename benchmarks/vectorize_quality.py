@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes for the second timing (default: all cores)")
     args = parser.parse_args()
-    options = TraceOptions(upscale=args.upscale)
+    options = TraceOptions().with_upscale(args.upscale)
     print(f"layer-wise vectorization vs plain vtracer, {TARGETS}")
     for frames in (4, 9):
         icons = tqdm(load_icons(args.bench, frames, args.limit), desc=f"f{frames}")

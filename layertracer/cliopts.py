@@ -24,8 +24,9 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
         help="skip regions later steps repaint entirely (smaller SVG; layers 1..K no longer show frame K)",
     )
     group.add_argument(
-        "--upscale", type=int, default=TraceOptions().upscale, choices=(1, 2, 3),
-        help="trace at this multiple of the frame size for sub-pixel edges (default: %(default)s)",
+        "--upscale", type=int, default=None, choices=(1, 2, 3),
+        help=f"trace at this multiple of the frame size for sub-pixel edges (default: {TraceOptions().upscale} for "
+        f"frame grids and sampled frames, {TraceOptions().exact_upscale} for images decomposed without a model)",
     )
     group.add_argument(
         "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
@@ -34,7 +35,8 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
 
 
 def trace_options(args: argparse.Namespace) -> TraceOptions:
-    return TraceOptions(keep_background=args.keep_background, upscale=args.upscale, drop_covered=args.drop_covered)
+    options = TraceOptions(keep_background=args.keep_background, drop_covered=args.drop_covered)
+    return options if args.upscale is None else options.with_upscale(args.upscale)
 
 
 def add_grid_options(parser: argparse.ArgumentParser, required: bool = True) -> None:

@@ -37,10 +37,17 @@ class TraceOptions:
     `keep_background` keeps the first frame's background in layer 1. `drop_covered` skips regions that
     later steps repaint entirely: smaller files with the same final render, but layers 1..K then no longer
     show frame K (the layered-SVG contract), so it is off by default.
+
+    `upscale`: frames are traced at this multiple of their size, so an edge sits where its anti-aliasing puts
+    it, to a fraction of a pixel; vtracer's time grows with the square. At 2, generated frames come out about
+    three times closer to the last frame than plain vtracer. `exact_upscale` replaces it for exact frames
+    (`for_exact_frames`): the model-free path traces at 1x by default, as plain vtracer does, matching its
+    fidelity in under twice its time (at 2: three times closer, at three times vtracer's time).
     """
 
     keep_background: bool = False
     upscale: int = 2
+    exact_upscale: int = 1
     drop_covered: bool = False
     masks: MaskOptions = field(default_factory=MaskOptions)
     vtracer: VtracerSettings = field(default_factory=VtracerSettings)
@@ -49,10 +56,16 @@ class TraceOptions:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if min(self.upscale, self.exact_upscale) < 1:
+            raise ValueError(f"upscale must be at least 1, got {self.upscale} and {self.exact_upscale}")
+
+    def with_upscale(self, upscale: int) -> TraceOptions:
+        """These options tracing every kind of frame at `upscale`."""
+        return replace(self, upscale=upscale, exact_upscale=upscale)
 
     def for_exact_frames(self) -> TraceOptions:
         """These options for frames rendered from one drawing, like the decomposer's (see `MaskOptions.exact`)."""
-        return replace(self, masks=replace(self.masks, exact=True))
+        return replace(self, masks=replace(self.masks, exact=True), upscale=self.exact_upscale)
 
 
 @dataclass(frozen=True)

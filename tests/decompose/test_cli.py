@@ -41,6 +41,22 @@ def test_directory_in_gives_svgs_with_the_same_stems_and_reports_bad_files(tmp_p
     assert "Traceback" not in err
 
 
+def test_images_are_traced_at_1x_unless_an_upscale_is_given(tmp_path: Path) -> None:
+    """The model-free default traces at the image's own size, as plain vtracer does; `--upscale 2` places
+    the disc's edge to half a pixel (its render comes closer to the input) in a viewBox twice as fine."""
+    image = disc_on_square_on_background()
+    source = tmp_path / "icon.png"
+    source.write_bytes(encode_png(image))
+    renders = {}
+    for upscale in (None, 2):
+        out = tmp_path / f"{upscale}.svg"
+        assert main(["vectorize", str(source), "-o", str(out)] + (["--upscale", "2"] if upscale else [])) == 0
+        svg = out.read_text()
+        assert f'viewBox="0 0 {128 * (upscale or 1)} {128 * (upscale or 1)}"' in svg
+        renders[upscale] = mse(render_svg(svg, 128, 128), image)
+    assert renders[2] < 0.8 * renders[None]
+
+
 def test_missing_or_unreadable_image_is_a_one_line_error(tmp_path: Path, capsys) -> None:
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n truncated")

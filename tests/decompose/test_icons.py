@@ -22,8 +22,9 @@ ICONS = [
     "twemoji__drum",
     "twemoji__robot",
 ]
-# On the dev set our MSE is 0.13x-1.8x plain vtracer's on the same raster (median 0.4x): 2x bounds each icon.
-MAX_MSE_RATIO = 2.0
+# On the 40 dev icons our MSE against plain vtracer's on the same raster is 0.66x-2.06x (median 0.97x) at the
+# default upscale 1, and 0.13x-0.99x (median 0.32x) at upscale 2: these bound each icon.
+MAX_MSE_RATIO = {1: 2.5, 2: 1.2}
 
 
 @pytest.mark.parametrize("name", ICONS)
@@ -33,11 +34,12 @@ def test_icon_render_matches_the_input_in_layers(bench_dir: Path, name: str) -> 
     height, width = image.shape[:2]
     frames = decompose_image(image, 4)
     assert np.array_equal(frames[-1], image)
-    layered = vectorize_frames(frames, TraceOptions().for_exact_frames())
-    ours = mse(render_svg(layered.svg, width, height), image)
     plain = mse(render_svg(plain_vtracer(image), width, height), image)
-    assert ours <= MAX_MSE_RATIO * plain, f"{name}: MSE {ours:.2e} vs plain vtracer {plain:.2e}"
-    assert count_drawn_layers(layered.svg) >= 3
+    for upscale, max_ratio in MAX_MSE_RATIO.items():
+        layered = vectorize_frames(frames, TraceOptions().with_upscale(upscale).for_exact_frames())
+        ours = mse(render_svg(layered.svg, width, height), image)
+        assert ours <= max_ratio * plain, f"{name} at {upscale}x: MSE {ours:.2e} vs plain vtracer {plain:.2e}"
+        assert count_drawn_layers(layered.svg) >= 3
 
 
 def test_transparent_icon_keeps_a_transparent_background(bench_dir: Path) -> None:
