@@ -74,10 +74,10 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     new = flatten_on_white(step.over)
     inside = np.flatnonzero(solid)  # pixels are addressed by their flat index, row-major, throughout
 
-    # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath.
-    # In exact frames a flat fill is told from an edge blend by where it lies, not only by its colour.
-    flat = flat_pixels(new).ravel()[inside] if step.exact else None
-    clean = clean_colors(_rows(new, inside), _rows(old, inside), step.base, flat)
+    # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath. A flat
+    # fill is told from an edge blend by where it lies, not only by its colour (translucent steam over white).
+    flat = flat_pixels(new).ravel()[inside]
+    clean = clean_colors(_rows(new, inside), _rows(old, inside), step.base, flat, step.exact)
     colors, keep = clean.table, clean.drawn & clean.settled
     if not keep.any():
         return None

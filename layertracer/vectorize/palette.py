@@ -78,7 +78,8 @@ class PairRuns:
 
 
 def clean_colors(
-    colors: np.ndarray, beneath: np.ndarray, base: bool = False, flat: np.ndarray | None = None
+    colors: np.ndarray, beneath: np.ndarray, base: bool = False, flat: np.ndarray | None = None,
+    exact: bool = False,
 ) -> CleanColors:
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
 
@@ -90,11 +91,13 @@ def clean_colors(
     if it is common (a gradient); rare ones are unsettled, and take the colour of the nearest settled pixel.
     `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
 
-    `flat` is given for exact frames (see `masks.MaskOptions.exact`): which pixels lie inside a flat fill.
-    A colour with enough such pixels is a fill of its own even where it lies between a fill and what lay
-    beneath (translucent steam over white is a blend by colour, not by place), flat pixels are never taken
-    for edge blends, and a pixel's own colour, not the fill it snaps to, says whether it changed visibly
-    (light foam on white is drawn).
+    `flat`, if given, says which pixels lie inside a flat fill (equal to 3 of their 4 neighbours). A colour
+    with enough such pixels is a fill of its own even where it lies between a fill and what lay beneath
+    (translucent steam over white is a blend by colour, not by place), and flat pixels are never taken for
+    edge blends. Noisy frames have few flat pixels, so there it changes little. `exact` marks exact frames
+    (see `masks.MaskOptions.exact`), which have no noise at all: a flat colour is a fill of its own unless it
+    is the same colour as one already taken, and a pixel's own colour, not the fill it snaps to, says whether
+    it changed visibly (light foam on white is drawn).
     """
     runs = PairRuns.of(colors, beneath)
     colors, beneath = colors[runs.first].astype(np.float32), beneath[runs.first].astype(np.float32)
@@ -106,7 +109,8 @@ def clean_colors(
         flat_pairs = runs.count(flat)
         flat_bins = np.bincount(bins, weights=flat_pairs, minlength=BINS)
         flat_pairs = flat_pairs * 2 > weights  # mostly inside flat fills
-    palette = dominant_colors(colors, beneath, weights, bins, counts, flat_bins)
+    flat_spacing = EXACT_SAME_COLOR if exact else PALETTE_SPACING
+    palette = dominant_colors(colors, beneath, weights, bins, counts, flat_bins, flat_spacing)
     out, snapped, keeps_beneath, partner, share = _snap(colors, beneath, palette, flat_pairs)
     blends_into_beneath = snapped & keeps_beneath
     if base:
@@ -115,7 +119,7 @@ def clean_colors(
         background_is_fill = bool(len(palette)) and np.abs(palette - beneath[0]).max(axis=-1).min() <= PALETTE_SPACING
         drawn = np.full(len(colors), background_is_fill) | ~blends_into_beneath
     else:
-        seen, visible = (out, SAME_COLOR) if flat is None else (colors, EXACT_SAME_COLOR)
+        seen, visible = (colors, EXACT_SAME_COLOR) if exact else (out, SAME_COLOR)
         drawn = ~blends_into_beneath & (np.abs(seen - beneath).max(axis=-1) > visible)
     settled = snapped | (counts[bins] >= _min_fill_count(int(weights.sum())))
     q = np.clip(np.concatenate([out, partner]) + 0.5, 0, 255).astype(np.int32)
@@ -179,15 +183,15 @@ def _chunks(n: int, size: int = 4096) -> list[slice]:
 
 def dominant_colors(
     colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, bins: np.ndarray, counts: np.ndarray,
-    flat_counts: np.ndarray | None = None,
+    flat_counts: np.ndarray | None = None, flat_spacing: float = PALETTE_SPACING,
 ) -> np.ndarray:
     """The step's fills, most common first: mean colours of the most populated 5-bit bins.
 
     Rows are distinct (colour, colour beneath) pairs, `weights` their pixel counts, `bins` their 5-bit
     bins and `counts` the pixels per bin. A bin is not a fill if it is near a fill already taken, or a
     blend of a fill with another fill or with what lies beneath its pixels: a long anti-aliased edge fills
-    a bin too. `flat_counts` (exact frames) counts each bin's pixels inside flat fills: a bin with enough
-    of them is a fill whatever its colour, unless it is the same colour as one already taken.
+    a bin too. `flat_counts` counts each bin's pixels inside flat fills: a bin with enough of them is a fill
+    whatever its colour, unless it is within `flat_spacing` of one already taken.
     """
     if len(colors) == 0:
         return np.zeros((0, 3), np.float32)
@@ -199,8 +203,8 @@ def dominant_colors(
     palette_counts: list[int] = []
     for bin_, color, below, count in zip(candidates, means, under, counts[candidates]):
         nearest = np.abs(np.asarray(palette) - color).max(axis=-1).min() if palette else np.inf
-        if flat_counts is not None and flat_counts[bin_] >= min_count:  # a flat fill of its own (exact frames)
-            if nearest > EXACT_SAME_COLOR:
+        if flat_counts is not None and flat_counts[bin_] >= min_count:  # a flat fill of its own
+            if nearest > flat_spacing:
                 palette.append(color)
                 palette_counts.append(int(count))
             continue
