@@ -104,6 +104,7 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
         partner, share = index.copy(), np.ones(index.shape, np.float32)
         partner.ravel()[anchored], share.ravel()[anchored] = clean.partner_row[keep] + 1, clean.share[keep]
+        _partners_from_neighbours(index, partner, share, new, colors)
         index = upscale_fills(index, partner, share, upscale)
     index[coverage < 0.5] = 0
     return LayerRaster(index=index, colors=colors, x=step.x, y=step.y)
@@ -142,6 +143,41 @@ def upscale_fills(index: np.ndarray, partner: np.ndarray, share: np.ndarray, ups
                     + (1 - wy) * wx * cover(ys, nx) + wy * wx * cover(ny, nx))
             big[ys * upscale + i, xs * upscale + j] = np.where(lead >= 0, fill, other)
     return big
+
+
+def _partners_from_neighbours(
+    index: np.ndarray, partner: np.ndarray, share: np.ndarray, rgb: np.ndarray, colors: np.ndarray
+) -> None:
+    """Where a blend's partner fill is not next to it but another fill is, blend with that one (in place).
+
+    By colour alone a blend is ambiguous when three fills lie on one line: white, a light and a dark teal,
+    say, so a white/light-teal edge pixel also fits the white/dark-teal line. Taken for the wrong pair, the
+    pixel counts as nearly all white and the edge keeps the pixel staircase. The fill across the edge is
+    the one next to the pixel; its share is recomputed on the line to that fill.
+    """
+    ys, xs = np.nonzero(share < 1)
+    if len(ys) == 0:
+        return
+    pure = np.pad(np.where(share >= 1, index, 0), 1)
+    own, current = index[ys, xs], partner[ys, xs]
+    present = np.zeros(len(ys), bool)
+    across = np.zeros(len(ys), index.dtype)
+    for dy, dx in ((0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1)):
+        neighbour = pure[ys + 1 + dy, xs + 1 + dx]
+        present |= neighbour == current
+        across = np.where((across == 0) & (neighbour > 0) & (neighbour != own), neighbour, across)
+    fix = np.flatnonzero(~present & (across > 0))
+    if len(fix) == 0:
+        return
+    ys, xs, own, other = ys[fix], xs[fix], own[fix], across[fix]
+    start, end = colors[other - 1].astype(np.float32), colors[own - 1].astype(np.float32)
+    span = end - start
+    t = np.einsum("nc,nc->n", rgb[ys, xs].astype(np.float32) - start, span) / np.maximum(np.einsum("nc,nc->n", span, span), 1.0)
+    t = np.clip(t, 0.0, 1.0)  # the share of `own`
+    nearer_own = t >= 0.5
+    index[ys, xs] = np.where(nearer_own, own, other)
+    partner[ys, xs] = np.where(nearer_own, other, own)
+    share[ys, xs] = np.where(nearer_own, t, 1.0 - t)
 
 
 def _rows(image: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -111,13 +111,15 @@ def clean_colors(
         flat_pairs = flat_pairs * 2 > weights  # mostly inside flat fills
     flat_spacing = EXACT_SAME_COLOR if exact else PALETTE_SPACING
     palette = dominant_colors(colors, beneath, weights, bins, counts, flat_bins, flat_spacing)
-    out, snapped, keeps_beneath, partner, share = _snap(colors, beneath, palette, flat_pairs)
+    # The first step draws on nothing: if the background's colour is one of its fills (the white of an eye),
+    # that area is drawn too, and a line from the background is the line from that fill, which also tells
+    # how much of each side an edge pixel holds; else a pixel that blends into the background is not drawn.
+    background = np.abs(palette - beneath[0]).max(axis=-1) <= PALETTE_SPACING if base else np.zeros(len(palette), bool)
+    from_beneath = not background[:MAX_BLEND_COLORS].any()
+    out, snapped, keeps_beneath, partner, share = _snap(colors, beneath, palette, flat_pairs, from_beneath)
     blends_into_beneath = snapped & keeps_beneath
     if base:
-        # The first step draws on nothing: if the background's colour is one of its fills (the white of
-        # an eye), that area is drawn too; else a pixel that blends into the background is not.
-        background_is_fill = bool(len(palette)) and np.abs(palette - beneath[0]).max(axis=-1).min() <= PALETTE_SPACING
-        drawn = np.full(len(colors), background_is_fill) | ~blends_into_beneath
+        drawn = np.full(len(colors), background.any()) | ~blends_into_beneath
     else:
         seen, visible = (colors, EXACT_SAME_COLOR) if exact else (out, SAME_COLOR)
         drawn = ~blends_into_beneath & (np.abs(seen - beneath).max(axis=-1) > visible)
@@ -132,12 +134,14 @@ def clean_colors(
 
 
 def _snap(
-    colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray, flat: np.ndarray | None = None
+    colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray, flat: np.ndarray | None = None,
+    from_beneath: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest fill, or nearer end of a blend line: (colour, snapped within SNAP_DISTANCE, end is beneath,
     the other fill of a blend between two fills, and the share of the nearer one).
 
-    Rows flagged `flat` are inside flat fills, so never blends with what lies beneath.
+    Rows flagged `flat` are inside flat fills, so never blends with what lies beneath. Without
+    `from_beneath`, lines from what lay beneath are not looked at.
     """
     if len(palette) == 0 or len(colors) == 0:
         no = np.zeros(len(colors), bool)
@@ -146,6 +150,7 @@ def _snap(
     # zero), each pair of common fills, then from what lay beneath to each common fill. All at once: steps
     # have a few dozen distinct colours, so one pass per line would be all call overhead.
     n_fills, n_common = len(palette), min(len(palette), MAX_BLEND_COLORS)
+    n_beneath = n_common if from_beneath else 0
     first, second = np.triu_indices(n_common, 1)
     fill_starts = palette[np.concatenate([np.arange(n_fills), first])]
     fill_ends = palette[np.concatenate([np.arange(n_fills), second])]
@@ -156,8 +161,8 @@ def _snap(
     for rows in _chunks(len(colors)):
         color, below = colors[rows], beneath[rows]
         starts = np.concatenate([np.broadcast_to(fill_starts[:, None], (n_fill_lines, *color.shape)),
-                                 np.broadcast_to(below, (n_common, *color.shape))])
-        ends = np.broadcast_to(np.concatenate([fill_ends, palette[:n_common]])[:, None], starts.shape)
+                                 np.broadcast_to(below, (n_beneath, *color.shape))])
+        ends = np.broadcast_to(np.concatenate([fill_ends, palette[:n_beneath]])[:, None], starts.shape)
         towards, off = _on_segment(color, starts, ends)
         if flat is not None:
             off[n_fill_lines:, flat[rows]] = np.inf

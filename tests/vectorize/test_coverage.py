@@ -9,6 +9,7 @@ import numpy as np
 from layertracer.metrics import mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
 from layertracer.vectorize.coverage import core, upscale_fills
+from layertracer.vectorize.palette import clean_colors
 
 
 def test_a_blend_moves_the_boundary_by_its_share():
@@ -35,18 +36,58 @@ def test_without_blends_it_is_the_plain_blow_up():
     assert np.array_equal(upscale_fills(index, index.copy(), np.ones(index.shape, np.float32), 2), plain)
 
 
+SIZE = 256
+SQUARE = np.array([[40, 40], [216, 40], [216, 216], [40, 216]])
+WEDGE = np.array([[40, 216], [216, 60], [216, 216]])
+
+
+def rendered(*shapes: tuple[np.ndarray, tuple[int, int, int]]) -> np.ndarray:
+    """Filled polygons on white, anti-aliased as a renderer draws them (drawn at 4x, then shrunk)."""
+    big = np.full((SIZE * 4, SIZE * 4, 3), 255, np.uint8)
+    for polygon, color in shapes:
+        cv2.fillConvexPoly(big, polygon * 4, color)
+    return cv2.resize(big, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+
+
+def path_commands(svg: str) -> list[int]:
+    return [len(re.findall(r"[MLCZ]", d)) for d in re.findall(r' d="([^"]*)"', svg)]
+
+
 def test_two_fills_meeting_on_a_slant_in_one_step_are_traced_smooth():
     """A blue square and a red wedge drawn together: at 2x the wedge's slanted edge is a few curves, not the
     pixel staircase blown up (hundreds of 2 px steps)."""
-    size = 256
-    big = np.full((size * 4, size * 4, 3), 255, np.uint8)
-    cv2.fillConvexPoly(big, np.array([[40, 40], [216, 40], [216, 216], [40, 216]]) * 4, (40, 90, 200))
-    cv2.fillConvexPoly(big, np.array([[40, 216], [216, 60], [216, 216]]) * 4, (220, 50, 40))
-    frame = cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)  # anti-aliased, as rendered
+    frame = rendered((SQUARE, (40, 90, 200)), (WEDGE, (220, 50, 40)))
     result = vectorize_frames([np.full_like(frame, 255), frame], TraceOptions())
-    segments = [len(re.findall(r"[MLCZ]", d)) for d in re.findall(r' d="([^"]*)"', result.svg)]
+    segments = path_commands(result.svg)
     assert len(segments) == 2 and max(segments) < 150, segments
-    assert mse(render_svg(result.svg, size, size), frame) < 3e-4
+    assert mse(render_svg(result.svg, SIZE, SIZE), frame) < 3e-4
+
+
+def test_the_first_step_splits_blends_with_an_enclosed_white_fill():
+    """The first step draws an enclosed white (the white of an eye) as a fill, and white is also what lies
+    beneath, so an edge pixel fits both the teal/white fill line and the line from beneath. Taken for the
+    line from beneath, it would lose its share and the edge would keep the pixel staircase. Edge colours
+    from `fluent-emoji-flat__statue-of-liberty`, two of which the line from beneath used to win."""
+    teal, white, dark = (114, 204, 180), (255, 255, 255), (73, 181, 157)
+    edge = [(246, 251, 250), (166, 223, 208), (219, 242, 236), (140, 213, 194), (175, 226, 212), (202, 235, 226)]
+    colors = np.array([teal] * 800 + [white] * 500 + [dark] * 300 + edge, np.uint8)
+    clean = clean_colors(colors, np.full_like(colors, 255), base=True)
+    share = clean.share[-len(edge):]
+    assert (share < 0.98).all() and (share >= 0.5).all(), share
+    assert np.allclose(share[1], 0.63, atol=0.03) and np.allclose(share[4], 0.57, atol=0.03)
+
+
+def test_a_blend_takes_the_fill_next_to_it_when_three_fills_lie_on_one_line():
+    """White, light and dark teal lie on one line in colour, so a white/light-teal edge pixel also fits the
+    white/dark-teal line; the fill next to it says which edge it is on, and the edge is traced smooth."""
+    dark = np.array([[150, 45], [200, 45], [200, 55], [150, 55]])  # somewhere else in the same step
+    frame = rendered((SQUARE, (114, 204, 180)), (WEDGE, (255, 255, 255)), (dark, (73, 181, 157)))
+    grey = rendered((np.array([[0, 0], [255, 0], [255, 255], [0, 255]]), (128, 128, 128)))
+    under = frame.copy()
+    under[30:230, 30:230] = grey[30:230, 30:230]
+    result = vectorize_frames([under, frame], TraceOptions())
+    segments = path_commands(re.search(r'<g id="layer-2"[^>]*>(.*?)</g>', result.svg, re.S).group(1))
+    assert len(segments) == 3 and max(segments) < 100, segments  # ~120 each for the two when taken by colour
 
 
 def test_core_drops_the_rim_of_shapes_but_keeps_hairlines_whole():
