@@ -164,18 +164,24 @@ def complete_shape(region_map: np.ndarray, rank: np.ndarray, members: list[int],
 def _outline(
     region_map: np.ndarray, rank: np.ndarray, members: list[int], points: np.ndarray
 ) -> tuple[int, int, np.ndarray]:
-    """(y0, x0, filled mask) of the rectangle or circle around `points` if only later regions hide what it adds
-    (up to a rim of edge pixels), else of their convex hull."""
+    """(y0, x0, filled mask) of the rectangle or circle around `points`, or of their hull with its hidden
+    corners put back, if only later regions hide what it adds (up to a rim of edge pixels); else of their
+    convex hull."""
     height, width = region_map.shape
     first = rank[members].min()
     (cx, cy), radius = cv2.minEnclosingCircle(points)
     own_low, own_high = points.reshape(-1, 2).min(axis=0), points.reshape(-1, 2).max(axis=0) + 1
-    candidates = {
-        "rect": np.round(cv2.boxPoints(cv2.minAreaRect(points))).astype(np.int32),
-        "circle": None,
-        "hull": cv2.convexHull(points).reshape(-1, 2),
+    hull = cv2.convexHull(points).reshape(-1, 2)
+    candidates = {  # in order of preference, each made only if the ones before it do not fit
+        "rect": lambda: np.round(cv2.boxPoints(cv2.minAreaRect(points))).astype(np.int32),
+        "circle": lambda: None,
+        "corners": lambda: _hidden_corners(hull, region_map, rank, members),
+        "hull": lambda: hull,
     }
-    for kind, polygon in candidates.items():
+    for kind, make in candidates.items():
+        polygon = make()
+        if kind == "corners" and polygon is None:
+            continue
         if polygon is not None:
             low, high = polygon.min(axis=0), polygon.max(axis=0) + 1
         else:
@@ -196,3 +202,67 @@ def _outline(
         if spill.sum() <= _OUTLINE_SLACK * 2.0 * (inside.shape[0] + inside.shape[1]):
             return int(y0), int(x0), inside
     raise AssertionError("unreachable: the hull is always returned")
+
+
+def _hidden_corners(hull: np.ndarray, region_map: np.ndarray, rank: np.ndarray, members: list[int]) -> np.ndarray | None:
+    """The hull with the corners that later regions hide put back, or None if it has none to put back.
+
+    Where a later shape covers a corner (hands holding a tablet), the hull of what is visible cuts the corner
+    off with a chamfer, and a curve traced around it bows out along the visible sides. Each run of hull edges
+    that lies on later regions is replaced by the point where the visible edges on either side meet, if it
+    lies close by: a polygon's hidden corner.
+    """
+    polygon = cv2.approxPolyDP(hull.reshape(-1, 1, 2), 1.5, True).reshape(-1, 2)
+    n = len(polygon)
+    if n < 4:
+        return None
+    height, width = region_map.shape
+    later = rank > rank[members].min()
+    later[members] = False
+    ends = np.roll(polygon, -1, axis=0)  # edge i runs from polygon[i] to ends[i]
+    # An edge is hidden if a quarter, half and three quarters of the way along it lie on later regions.
+    at = np.round(polygon + np.array([0.25, 0.5, 0.75])[:, None, None] * (ends - polygon)).astype(np.intp)
+    hidden = later[region_map[np.clip(at[..., 1], 0, height - 1), np.clip(at[..., 0], 0, width - 1)]].all(axis=0)
+    if hidden.all() or not hidden.any():
+        return None
+    first_visible = int(np.flatnonzero(~hidden)[0])
+    edges = [(first_visible + k) % n for k in range(n)]  # from a visible edge, so no run wraps around
+    out: list[np.ndarray] = []
+    k, skip_start = 0, False
+    while k < n:
+        edge = edges[k]
+        if not hidden[edge]:
+            if not skip_start:
+                out.append(polygon[edge])
+            k, skip_start = k + 1, False
+            continue
+        end = k
+        while end < n and hidden[edges[end]]:
+            end += 1
+        before, after = edges[k - 1], edges[end % n]
+        run = polygon[[edges[m] for m in range(k, end)] + [after]]  # the run's vertices, both ends included
+        corner = _meeting_point(polygon[before], polygon[edge], polygon[after], ends[after])
+        chord = float(np.linalg.norm(run[-1] - run[0])) + 1.0
+        if corner is not None and np.linalg.norm(run - corner, axis=1).max() <= 2.0 * chord:
+            out.append(np.round(corner).astype(np.int32))
+            skip_start = True  # the corner stands for the visible edge's first vertex too
+            if end == n:
+                out.pop(0)  # that edge is the first one, whose vertex was taken at the start
+        else:
+            out.extend(run[:-1])
+        k = end
+    return np.asarray(out, np.int32) if len(out) >= 3 else None
+
+
+def _meeting_point(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray | None:
+    """Where the line through a0, a1 meets the line through b0, b1 ahead of a1 and behind b0; None if it does not."""
+    d, e = (a1 - a0).astype(np.float64), (b1 - b0).astype(np.float64)
+    cross = d[0] * e[1] - d[1] * e[0]
+    if abs(cross) < 1e-9:
+        return None
+    w = (b0 - a0).astype(np.float64)
+    t = (w[0] * e[1] - w[1] * e[0]) / cross
+    u = (w[0] * d[1] - w[1] * d[0]) / cross
+    if t < 1.0 or u > 0.0:
+        return None
+    return a0 + t * d

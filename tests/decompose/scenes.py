@@ -11,7 +11,7 @@ BACKGROUND, ORANGE, BLUE, WHITE = (40, 60, 90), (240, 150, 30), (60, 120, 230), 
 
 
 def _draw(shapes: list[tuple[str, tuple, tuple]], background: tuple, channels: int = 3) -> np.ndarray:
-    """Paint ('rect'|'disc'|'hole', colour, geometry in 1x px) in order at SUPER x, then area-downsample."""
+    """Paint ('rect'|'disc'|'poly', colour, geometry in 1x px) in order at SUPER x, then area-downsample."""
     big = np.zeros((SIZE * SUPER, SIZE * SUPER, channels), np.uint8)
     big[:] = background[:channels]
     for kind, colour, geometry in shapes:
@@ -19,6 +19,8 @@ def _draw(shapes: list[tuple[str, tuple, tuple]], background: tuple, channels: i
         g = [int(v * SUPER) for v in geometry]
         if kind == "rect":
             cv2.rectangle(big, (g[0], g[1]), (g[2] - 1, g[3] - 1), colour, thickness=-1)
+        elif kind == "poly":
+            cv2.fillConvexPoly(big, np.array(g, np.int32).reshape(-1, 2), colour)
         else:
             cv2.circle(big, (g[0], g[1]), g[2], colour, thickness=-1)
     return cv2.resize(big, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
@@ -53,3 +55,12 @@ def colour_at(image: np.ndarray, x: int, y: int) -> tuple[int, ...]:
 
 def close(a, b, tolerance: int = 6) -> bool:
     return max(abs(int(x) - int(y)) for x, y in zip(a, b)) <= tolerance
+
+
+TRAPEZOID = (30, 24, 98, 24, 106, 100, 22, 100)  # x, y of each corner: wider at the bottom, so no rectangle
+HANDS = [(27, 95, 14), (101, 95, 14)]  # discs over the two bottom corners
+
+
+def trapezoid_held_at_its_corners() -> np.ndarray:
+    """An orange trapezoid on white whose bottom corners two blue discs cover (hands holding a tablet)."""
+    return _draw([("poly", ORANGE, TRAPEZOID)] + [("disc", BLUE, hand) for hand in HANDS], WHITE)

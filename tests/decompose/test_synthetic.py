@@ -24,6 +24,7 @@ from tests.decompose.scenes import (
     ring_on_white,
     square_hole_filled_later,
     square_with_hole_transparent,
+    trapezoid_held_at_its_corners,
 )
 
 SQUARE_CENTRE = (40, 40)
@@ -45,6 +46,18 @@ def test_disc_on_square_on_background_is_built_bottom_up_with_the_square_complet
     # Step 3: the disc; the picture is complete and the last step repeats it.
     assert np.array_equal(frames[2], image)
     assert np.array_equal(frames[3], image)
+
+
+def test_corners_that_later_shapes_cover_are_put_back() -> None:
+    """A trapezoid's convex hull would cut its covered corners off; its visible sides, extended, meet there."""
+    image = trapezoid_held_at_its_corners()
+    frames = decompose_image(image, 4)
+    drawn = next(f for f in frames if close(colour_at(f, 62, 60), ORANGE))
+    assert close(colour_at(drawn, 101, 107), WHITE)  # the hands are not drawn yet
+    for x, y in ((25, 98), (103, 98)):  # just inside each covered corner
+        assert close(colour_at(drawn, x, y), ORANGE)
+    assert close(colour_at(drawn, 16, 60), WHITE)  # nothing beyond the sides
+    assert np.array_equal(frames[-1], image)
 
 
 def test_fewer_regions_than_frames_repeat_the_last_state() -> None:
