@@ -118,6 +118,8 @@ def test_untrusted_strings_show_as_text_and_never_run(tab: ReportPage) -> None:
     assert XSS_ID in error_ids
     assert "invalid id: <b>not allowed</b>" in tab.page.locator("#errors-body td.message").all_text_contents()
     tab.page.locator("#errors-body a", has_text=XSS_ID).click()
+    # The link changes the location's hash; the icon is shown when the page handles the hashchange event.
+    tab.page.wait_for_function("id => document.getElementById('icon-title').textContent === id", arg=XSS_ID)
     assert tab.page.locator("#icon-title").text_content() == XSS_ID
     tab.open()
     tab.page.select_option("#filter-status", "all")
