@@ -204,7 +204,9 @@ def _outline(
     raise AssertionError("unreachable: the hull is always returned")
 
 
-def _hidden_corners(hull: np.ndarray, region_map: np.ndarray, rank: np.ndarray, members: list[int]) -> np.ndarray | None:
+def _hidden_corners(
+    hull: np.ndarray, region_map: np.ndarray, rank: np.ndarray, members: list[int]
+) -> np.ndarray | None:
     """The hull with the corners that later regions hide put back, or None if it has none to put back.
 
     Where a later shape covers a corner (hands holding a tablet), the hull of what is visible cuts the corner

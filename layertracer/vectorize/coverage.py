@@ -170,10 +170,7 @@ def _partners_from_neighbours(
     if len(fix) == 0:
         return
     ys, xs, own, other = ys[fix], xs[fix], own[fix], across[fix]
-    start, end = colors[other - 1].astype(np.float32), colors[own - 1].astype(np.float32)
-    span = end - start
-    t = np.einsum("nc,nc->n", rgb[ys, xs].astype(np.float32) - start, span) / np.maximum(np.einsum("nc,nc->n", span, span), 1.0)
-    t = np.clip(t, 0.0, 1.0)  # the share of `own`
+    t = _coverage(colors[other - 1], rgb[ys, xs], colors[own - 1])  # the share of `own`
     nearer_own = t >= 0.5
     index[ys, xs] = np.where(nearer_own, own, other)
     partner[ys, xs] = np.where(nearer_own, other, own)

@@ -114,7 +114,9 @@ def clean_colors(
     # The first step draws on nothing: if the background's colour is one of its fills (the white of an eye),
     # that area is drawn too, and a line from the background is the line from that fill, which also tells
     # how much of each side an edge pixel holds; else a pixel that blends into the background is not drawn.
-    background = np.abs(palette - beneath[0]).max(axis=-1) <= PALETTE_SPACING if base else np.zeros(len(palette), bool)
+    background = np.zeros(len(palette), bool)
+    if base and len(palette):
+        background = np.abs(palette - beneath[0]).max(axis=-1) <= PALETTE_SPACING
     from_beneath = not background[:MAX_BLEND_COLORS].any()
     out, snapped, keeps_beneath, partner, share = _snap(colors, beneath, palette, flat_pairs, from_beneath)
     blends_into_beneath = snapped & keeps_beneath
