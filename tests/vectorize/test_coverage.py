@@ -102,3 +102,10 @@ def test_core_drops_the_rim_of_shapes_but_keeps_hairlines_whole():
     square[6:14, 6:14] = True
     assert np.array_equal(solid[:20], square[:20])  # the square's rim and the attached stroke are rim
     assert np.array_equal(solid[20:], mask[20:])  # what has no inside at all is kept as it is
+
+
+def test_a_step_without_pixels_cleans_to_nothing():
+    nothing = np.zeros((0, 3), np.uint8)
+    for base in (False, True):
+        clean = clean_colors(nothing, nothing, base, np.zeros(0, bool))
+        assert clean.table.shape == (0, 3) and clean.row.shape == clean.share.shape == (0,)
