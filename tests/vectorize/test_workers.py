@@ -3,6 +3,7 @@
 import os
 import signal
 
+import cv2
 import psutil
 import pytest
 
@@ -11,7 +12,7 @@ from layertracer.errors import UserError
 from layertracer.metrics import count_layers
 from layertracer.pipeline.run import RunOptions
 from layertracer.vectorize import TraceOptions, vectorize_frames
-from layertracer.vectorize.workers import worker_pool
+from layertracer.vectorize.workers import map_in_workers, worker_pool
 from tests.vectorize.shapes import square_disc_recolour
 
 ICONS = ["noto__tooth", "twemoji__floppy-disk", "fluent-emoji-flat__baby"]
@@ -32,6 +33,26 @@ def test_worker_processes_write_the_same_svg(bench_dir, frames):
     options = TraceOptions(keep_background=True, drop_covered=True)
     shared = vectorize_frames(synthetic, TraceOptions(keep_background=True, drop_covered=True, workers=2))
     assert shared.svg == vectorize_frames(synthetic, options).svg
+
+
+def _opencv_threads_in_worker(_: int) -> int:
+    return cv2.getNumThreads()
+
+
+def test_opencv_runs_single_threaded_while_workers_trace_and_is_put_back_after():
+    """The workers are the parallelism: OpenCV's own threads, in them or in this process while it hands them
+    work, would only contend with them for the cores."""
+    before = cv2.getNumThreads()
+    seen_here = []
+
+    def items():
+        for k in range(4):
+            seen_here.append(cv2.getNumThreads())
+            yield k
+
+    assert map_in_workers(_opencv_threads_in_worker, items(), 2) == [1, 1, 1, 1]
+    assert seen_here == [1, 1, 1, 1]
+    assert cv2.getNumThreads() == before
 
 
 def test_a_killed_worker_costs_no_icon():
