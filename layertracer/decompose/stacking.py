@@ -227,32 +227,27 @@ def _hidden_corners(
     hidden = later[region_map[np.clip(at[..., 1], 0, height - 1), np.clip(at[..., 0], 0, width - 1)]].all(axis=0)
     if hidden.all() or not hidden.any():
         return None
-    first_visible = int(np.flatnonzero(~hidden)[0])
-    edges = [(first_visible + k) % n for k in range(n)]  # from a visible edge, so no run wraps around
+    # Start just after a visible edge, so that the last edge is visible and no run wraps around the end.
+    shift = int(np.flatnonzero(~hidden)[0]) + 1
+    polygon, ends, hidden = (np.roll(a, -shift, axis=0) for a in (polygon, ends, hidden))
     out: list[np.ndarray] = []
-    k, skip_start = 0, False
-    while k < n:
-        edge = edges[k]
-        if not hidden[edge]:
-            if not skip_start:
-                out.append(polygon[edge])
-            k, skip_start = k + 1, False
+    i = 0
+    while i < n:
+        if not hidden[i]:
+            out.append(polygon[i])
+            i += 1
             continue
-        end = k
-        while end < n and hidden[edges[end]]:
-            end += 1
-        before, after = edges[k - 1], edges[end % n]
-        run = polygon[[edges[m] for m in range(k, end)] + [after]]  # the run's vertices, both ends included
-        corner = _meeting_point(polygon[before], polygon[edge], polygon[after], ends[after])
-        chord = float(np.linalg.norm(run[-1] - run[0])) + 1.0
-        if corner is not None and np.linalg.norm(run - corner, axis=1).max() <= 2.0 * chord:
-            out.append(np.round(corner).astype(np.int32))
-            skip_start = True  # the corner stands for the visible edge's first vertex too
-            if end == n:
-                out.pop(0)  # that edge is the first one, whose vertex was taken at the start
+        j = i
+        while hidden[j]:  # edges i..j-1 are hidden; their vertices are polygon[i..j]
+            j += 1
+        corner = _meeting_point(polygon[i - 1], polygon[i], polygon[j], ends[j])
+        chord = float(np.linalg.norm(polygon[j] - polygon[i])) + 1.0
+        if corner is not None and np.linalg.norm(polygon[i : j + 1] - corner, axis=1).max() <= 2.0 * chord:
+            out.append(np.round(corner).astype(np.int32))  # in place of the run's vertices, both ends
+            i = j + 1
         else:
-            out.extend(run[:-1])
-        k = end
+            out.extend(polygon[i:j])
+            i = j
     return np.asarray(out, np.int32) if len(out) >= 3 else None
 
 
