@@ -179,7 +179,7 @@ def _outline(
         "hull": lambda: hull,
     }
     for kind, make in candidates.items():
-        polygon = make()
+        polygon = make()  # None: the circle, or for "corners" that no corner is hidden
         if kind == "corners" and polygon is None:
             continue
         if polygon is not None:
