@@ -7,8 +7,8 @@ reaches its final colour in the designer's frames (f4 and f9) and in ours.
 
     .venv/bin/python -m benchmarks.image_quality [--bench ../shared/bench] [--limit N] [--upscale 1 2] [--workers N]
 
-Each upscale is also timed with the vectorizer's steps on N worker processes (default: all cores). The default
-for images is `TraceOptions().exact_upscale`.
+Each upscale is also timed with the vectorizer's steps on N processes (this one and N-1 helpers; default: all
+cores). The default for images is `TraceOptions().exact_upscale`.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def measure_icon(icon_dir: Path, upscales: list[int], workers: int) -> dict[str,
         trace = TraceOptions().with_upscale(up)
         svg, seconds = best_time(lambda: layered(data, trace))
         parallel, parallel_s = best_time(lambda: layered(data, replace(trace, workers=workers)))
-        assert parallel == svg, f"{icon_dir.name}: worker processes changed the SVG"
+        assert parallel == svg, f"{icon_dir.name}: helper processes changed the SVG"
         row.update({
             f"up{up}_mse": mse(render_svg(svg, width, height), image), f"up{up}_paths": count_paths(svg),
             f"up{up}_layers": count_drawn_layers(svg), f"up{up}_s": seconds, f"up{up}_parallel_s": parallel_s,
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--upscale", type=int, nargs="+", default=[1, 2], help="vectorizer upscales to compare")
     parser.add_argument("--plots", type=Path, default=Path("out/benchmarks"), help="where PNG plots go")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="worker processes for the parallel timing (default: all cores)")
+                        help="processes for the parallel timing, this one included (default: all cores)")
     args = parser.parse_args()
     icons = sorted((args.bench / "frames" / "dev" / "f4").iterdir())[: args.limit]
     rows = [measure_icon(d, args.upscale, args.workers) for d in tqdm(icons, desc="icons")]
@@ -112,7 +112,7 @@ def main() -> None:
               f"{med[f'up{up}_paths']:.1f} | {med[f'up{up}_layers']:.0f} | {med[f'up{up}_s'] * 1000:.0f} ms | "
               f"{med[f'up{up}_mse'] / med['vt_mse']:.2f} | {med[f'up{up}_paths'] / med['vt_paths']:.2f} | "
               f"{med[f'up{up}_s'] / med['vt_s']:.2f} |")
-        print(f"| the same, steps on {args.workers} worker processes | | | | {med[f'up{up}_parallel_s'] * 1000:.0f} ms "
+        print(f"| the same, steps on {args.workers} processes | | | | {med[f'up{up}_parallel_s'] * 1000:.0f} ms "
               f"| | | {med[f'up{up}_parallel_s'] / med['vt_s']:.2f} |")
     print(f"\nplain vtracer's paths with consecutive same-fill paths merged (as in our output): "
           f"{med['vt_runs']:.1f}; ours / that: " + ", ".join(

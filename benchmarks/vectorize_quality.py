@@ -8,7 +8,8 @@ own element count; and per step K, our layers 1..K vs frame K against plain vtra
         [--workers N]
 
 Time is measured twice: in one process (the CPU cost, what a batch job pays per icon) and with the steps on
-N worker processes (`TraceOptions(workers=N)`, default: all cores; the latency of one icon on idle cores).
+N processes (`TraceOptions(workers=N)`: this one and N-1 helpers, default: all cores; the latency of one icon
+on idle cores).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def measure(icon: BenchIcon, options: TraceOptions, workers: int) -> dict:
     # bytes: PIL's default level). Each is timed as the best of 3 runs.
     ours, ours_s = best_time(lambda: vectorize_frames(icon.frames, options))
     parallel, parallel_s = best_time(lambda: vectorize_frames(icon.frames, replace(options, workers=workers)))
-    assert parallel.svg == ours.svg, f"{icon.name}: worker processes changed the SVG"
+    assert parallel.svg == ours.svg, f"{icon.name}: helper processes changed the SVG"
     plain, plain_s = best_time(lambda: plain_vtracer_png(icon.final_png))
     plain_pixels_s = best_time(lambda: plain_vtracer(icon.final))[1]
     steps = layer_renders(ours.svg, width, height)
@@ -79,7 +80,7 @@ def report(frames: int, rows: list[dict], workers: int) -> list[str]:
         f"{ours_s / plain_s:.2f} |",
         f"| median time per icon (vtracer on the same pixels) | {ours_s * 1000:.0f} ms | "
         f"{median(col('plain_pixels_s')) * 1000:.0f} ms | {ours_s / median(col('plain_pixels_s')):.2f} |",
-        f"| median time per icon, steps on {workers} worker processes (vtracer on the file) | "
+        f"| median time per icon, steps on {workers} processes (vtracer on the file) | "
         f"{median(col('parallel_s')) * 1000:.0f} ms | {plain_s * 1000:.0f} ms | "
         f"{median(col('parallel_s')) / plain_s:.2f} |",
     ]
@@ -98,7 +99,7 @@ def main() -> None:
     parser.add_argument("--plots", type=Path, default=Path("out/benchmarks"), help="where PNG plots go")
     parser.add_argument("--upscale", type=int, default=TraceOptions().upscale, help="tracing resolution multiple")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="worker processes for the second timing (default: all cores)")
+                        help="processes for the second timing, this one included (default: all cores)")
     args = parser.parse_args()
     options = TraceOptions().with_upscale(args.upscale)
     print(f"layer-wise vectorization vs plain vtracer, {TARGETS}")
@@ -113,7 +114,7 @@ def main() -> None:
         )
         plot_time_per_icon(
             {"layertracer": [r["ours_s"] for r in rows],
-             f"layertracer, {args.workers} workers": [r["parallel_s"] for r in rows],
+             f"layertracer, {args.workers} processes": [r["parallel_s"] for r in rows],
              "plain vtracer": [r["plain_s"] for r in rows]},
             args.plots / f"vectorize_time_f{frames}.png",
         )

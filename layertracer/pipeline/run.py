@@ -65,7 +65,7 @@ class RunOptions:
         if self.resume and self.overwrite:
             raise UserError("--resume and --overwrite contradict each other; pick one")
         if self.trace.workers != 1:
-            # Each CPU actor holds one CPU of Ray's; worker processes of its own would take cores Ray gave others.
+            # Each CPU actor holds one CPU of Ray's; helper processes of its own would take cores Ray gave others.
             raise UserError(
                 f"trace workers must be 1 in a batch job (got {self.trace.workers}): it already traces one icon per "
                 "CPU actor; raise --cpu-actors instead"

@@ -38,7 +38,7 @@ class LayerRaster:
 class StepCrop:
     """One step cut to its changed box and the rim its edges need: all that tracing the step reads.
 
-    Small and self-contained, so a step can be traced in a worker process (see workers.py). `base` marks
+    Small and self-contained, so a step can be traced in a helper process (see workers.py). `base` marks
     the first step, drawn on nothing: its pixels are drawn even where they have the background's colour
     (the white of an eye), and `under` (the bare background) only places its edges. `exact` marks frames
     rendered from one drawing (see `masks.MaskOptions.exact`), whose every visible change is real.

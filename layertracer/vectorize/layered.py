@@ -135,7 +135,7 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
     changed: list[int] = []  # the steps that changed something, filled as `steps` is read
 
     def steps() -> Iterator[StepCrop]:
-        # Lazy, so that with workers a step is traced while the next frames are diffed.
+        # Lazy, so that with workers > 1 a step is traced while the next frames are diffed.
         masks = step_masks(prepared, options)
         for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks)):
             step = crop_step(under, over, mask, base=k == 0, exact=options.masks.exact)
@@ -144,7 +144,8 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
                 yield step
 
     trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer)
-    traced = map_in_workers(trace, steps(), options.workers)
+    # A step's cost grows with its box: the largest go to helper processes, this process takes small ones.
+    traced = map_in_workers(trace, steps(), options.workers, cost=lambda step: step.changed.size)
     layers: list[list[Path]] = [[] for _ in prepared]
     for k, paths in zip(changed, traced):
         layers[k] = paths

@@ -1,81 +1,189 @@
-"""Worker processes that trace the steps of one icon while this process diffs its next frames.
+"""Helper processes that trace the steps of one icon alongside this process.
 
-vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. Each gets one step cut to
-its changed box (see coverage.StepCrop) and sends back path data. A pool lives as long as the process that
-asked for it (starting one costs far more than tracing an icon), and it is started by a fork server, which is
-safe from a process that already runs threads (Ray, tqdm, OpenCV's own pool).
+vtracer holds the GIL while it traces, so threads cannot overlap it; processes can. Each helper gets one step
+cut to its changed box (see coverage.StepCrop) and sends back path data. Work goes over one pipe per helper,
+written and read by the calling thread itself: an executor's feeder and result threads would need the GIL
+that this thread holds while it diffs the next frames, and handing a step over waited on Python's 5 ms
+thread switch interval. Helpers live as long as the process that started them (starting one costs far more
+than tracing an icon); they are forked by a fork server, which is safe from a process that already runs
+threads (Ray, tqdm, OpenCV's own pool).
 """
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
+import os
+import signal
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, TypeVar
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import cv2
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
+_IDLE: list[Helper] = []  # started helpers no call is using
 _LOCK = threading.Lock()
 
 
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """This process's pool of `workers` processes, started on first use."""
+@dataclass
+class Helper:
+    """A helper process and this process's end of the pipe to it."""
+
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    owner: int  # the pid that started it: a forked child must not share its pipe
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.process.kill()
+        self.process.join(timeout=5)
+
+
+def take_helpers(count: int) -> list[Helper]:
+    """`count` helpers for one call's exclusive use: idle ones, then new ones."""
     with _LOCK:
-        if workers not in _POOLS:
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            context = multiprocessing.get_context(method)
-            if method == "forkserver":
-                # Workers forked from a server that has the tracer imported start in milliseconds.
-                context.set_forkserver_preload(["layertracer.vectorize.layered"])
-            _POOLS[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread)
-        return _POOLS[workers]
+        _IDLE[:] = [helper for helper in _IDLE if helper.owner == os.getpid()]
+        taken = [_IDLE.pop() for _ in range(min(count, len(_IDLE)))]
+    return taken + [_start() for _ in range(count - len(taken))]
 
 
-def _one_thread() -> None:
-    """A worker is one core's worth of tracing: OpenCV's own threads would only contend with the other
-    workers and the calling process for the same cores (~5% of an icon's time on two cores)."""
+def give_back(helpers: list[Helper]) -> None:
+    """Helpers that `take_helpers` gave out, idle and fit for the next call."""
+    with _LOCK:
+        _IDLE.extend(helpers)
+
+
+def _start() -> Helper:
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # Helpers forked from a server that has the tracer imported start in milliseconds.
+        context.set_forkserver_preload(["layertracer.vectorize.layered"])
+    here, there = context.Pipe()
+    process = context.Process(target=_serve, args=(there,), daemon=True, name="layertracer-helper")
+    process.start()
+    there.close()
+    return Helper(process, here, os.getpid())
+
+
+def _serve(conn: Connection) -> None:
+    """A helper's life: run each (fn, item) it is sent and send back ("ok", result) or ("error", exception).
+
+    It is one core's worth of tracing: OpenCV's own threads would only contend with the other processes
+    for the same cores.
+    """
     cv2.setNumThreads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the calling process's to handle
+    while True:
+        try:
+            fn, item = conn.recv()
+        except EOFError:
+            return  # the calling process is gone
+        try:
+            reply: tuple[str, Any] = ("ok", fn(item))
+        except Exception as error:  # noqa: BLE001 - handed to the caller, which raises it
+            reply = ("error", error)
+        conn.send(reply)
 
 
-def _discard(workers: int) -> None:
-    with _LOCK:
-        pool = _POOLS.pop(workers, None)
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+def map_in_workers(
+    fn: Callable[[T], R], items: Iterable[T], workers: int, cost: Callable[[T], float] = lambda item: 0.0
+) -> list[R]:
+    """`fn` over `items`, in order, on `workers` processes: this one and `workers` - 1 helpers.
 
-
-def map_in_workers(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
-    """`fn` over `items`, in order, on `workers` processes (1: in this process).
-
-    Items are handed out as they are produced, so producing the next one overlaps with work on the last.
-    If a worker dies (killed for memory, say), the pool is replaced next time and this call finishes in
-    this process: the icon is still traced. Meanwhile OpenCV runs single-threaded in this process too (the
-    setting is process-wide; other threads' OpenCV calls are then single-threaded until this returns): the
-    workers are the parallelism, and OpenCV's threads here only woke up to contend with them for the cores
-    (~5% of a 9-frame icon's time on two cores).
+    This process produces the items (the serial part) and hands each to an idle helper as it comes; once
+    all are produced it runs waiting items itself too. A helper that comes free gets the costliest waiting
+    item (by `cost`), and this process takes the cheapest, so it is soon back to hand out the next.
+    An exception `fn` raises in a helper is raised here, once every item has run. If a helper dies (killed
+    for memory, say), its item is run here and the helper is replaced next time: the icon is still traced.
+    Meanwhile OpenCV runs single-threaded in this process (the setting is
+    process-wide; other threads' OpenCV calls are then single-threaded until this returns): the processes
+    are the parallelism, and OpenCV's threads would only contend with them for the cores.
     """
     if workers <= 1:
         return [fn(item) for item in items]
-    items = iter(items)
-    produced: list[T] = []
     with _opencv_threads(1):
+        helpers = take_helpers(workers - 1)
+        run = _Run(fn, cost, helpers)
         try:
-            pool = worker_pool(workers)
-            futures = []
             for item in items:
-                produced.append(item)
-                futures.append(pool.submit(fn, item))
-            return [future.result() for future in futures]
-        except BrokenProcessPool:
-            _discard(workers)
-            return [fn(item) for item in itertools.chain(produced, items)]
+                run.add(item)
+            return run.finish()
+        finally:
+            give_back(run.drain())
+
+
+class _Run:
+    """One call's items, in order, spread over this process and its helpers."""
+
+    def __init__(self, fn: Callable[[T], R], cost: Callable[[T], float], helpers: list[Helper]) -> None:
+        self.fn, self.cost = fn, cost
+        self.idle = list(helpers)
+        self.busy: dict[Connection, tuple[Helper, int, T]] = {}
+        self.waiting: list[tuple[float, int, T]] = []
+        self.results: dict[int, R] = {}
+        self.errors: list[Exception] = []
+        self.count = 0
+
+    def add(self, item: T) -> None:
+        """Queue the next item and keep the helpers busy."""
+        self.waiting.append((self.cost(item), self.count, item))
+        self.count += 1
+        self._collect(timeout=0)
+        self._hand_out()
+
+    def finish(self) -> list[R]:
+        """Every item's result, in order: waiting items run here while the helpers run theirs."""
+        while self.waiting or self.busy:
+            if self.waiting and not self.idle:
+                _, k, item = self.waiting.pop(min(range(len(self.waiting)), key=lambda i: self.waiting[i][0]))
+                self.results[k] = self.fn(item)
+                self._collect(timeout=0)
+            else:
+                self._collect(timeout=None)
+            self._hand_out()
+        if self.errors:
+            raise self.errors[0]
+        return [self.results[k] for k in range(self.count)]
+
+    def drain(self) -> list[Helper]:
+        """The helpers that are fit to use again, once those still busy (after an error here) are done."""
+        while self.busy:
+            self._collect(timeout=None)
+        return self.idle
+
+    def _hand_out(self) -> None:
+        while self.waiting and self.idle:
+            helper = self.idle.pop()
+            _, k, item = self.waiting.pop(max(range(len(self.waiting)), key=lambda i: self.waiting[i][0]))
+            try:
+                helper.conn.send((self.fn, item))
+            except OSError:  # the helper died
+                self._lost(helper, k, item)
+                continue
+            self.busy[helper.conn] = (helper, k, item)
+
+    def _collect(self, timeout: float | None) -> None:
+        for conn in wait(list(self.busy), timeout):
+            helper, k, item = self.busy.pop(conn)  # type: ignore[arg-type]
+            try:
+                status, value = conn.recv()  # type: ignore[union-attr]
+            except (EOFError, OSError):  # the helper died
+                self._lost(helper, k, item)
+                continue
+            self.idle.append(helper)
+            if status == "error":
+                self.errors.append(value)
+            else:
+                self.results[k] = value
+
+    def _lost(self, helper: Helper, k: int, item: T) -> None:
+        helper.stop()
+        self.results[k] = self.fn(item)
 
 
 @contextmanager

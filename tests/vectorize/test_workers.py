@@ -1,4 +1,4 @@
-"""Steps traced in worker processes: the same SVG as in one process, and a dead worker loses no icon."""
+"""Steps traced on helper processes: the same SVG as in one process, and a dead helper loses no icon."""
 
 import os
 import signal
@@ -12,7 +12,7 @@ from layertracer.errors import UserError
 from layertracer.metrics import count_layers
 from layertracer.pipeline.run import RunOptions
 from layertracer.vectorize import TraceOptions, vectorize_frames
-from layertracer.vectorize.workers import map_in_workers, worker_pool
+from layertracer.vectorize.workers import give_back, map_in_workers, take_helpers
 from tests.vectorize.shapes import square_disc_recolour
 
 ICONS = ["noto__tooth", "twemoji__floppy-disk", "fluent-emoji-flat__baby"]
@@ -55,21 +55,51 @@ def test_opencv_runs_single_threaded_while_workers_trace_and_is_put_back_after()
     assert cv2.getNumThreads() == before
 
 
-def test_a_killed_worker_costs_no_icon():
+def test_a_killed_helper_costs_no_icon():
     frames = square_disc_recolour()
     expected = vectorize_frames(frames).svg
-    pool = worker_pool(2)
-    assert vectorize_frames(frames, TraceOptions(workers=2)).svg == expected  # the pool's workers are up
-    # The pool's own processes only (other tests' Ray processes are children of this one too).
-    workers = [psutil.Process(pid) for pid in pool._processes]
-    assert len(workers) == 2
-    for worker in workers:
-        os.kill(worker.pid, signal.SIGKILL)
-    psutil.wait_procs(workers, timeout=10)
-    # The broken pool is noticed, this icon is traced here, and the next call gets a fresh pool.
+    assert vectorize_frames(frames, TraceOptions(workers=2)).svg == expected  # a helper is up and idle
+    helpers = take_helpers(1)
+    dead = helpers[0].process.pid
+    os.kill(dead, signal.SIGKILL)
+    psutil.wait_procs([psutil.Process(dead)], timeout=10)
+    give_back(helpers)
+    # Handing the dead helper a step fails, that step is traced here, and the next call starts a new helper.
     assert vectorize_frames(frames, TraceOptions(workers=2)).svg == expected
-    assert worker_pool(2) is not pool
     assert vectorize_frames(frames, TraceOptions(workers=2)).svg == expected
+    helpers = take_helpers(1)
+    give_back(helpers)
+    assert helpers[0].process.pid != dead and helpers[0].process.is_alive()
+
+
+def _die_in_helper(caller: int) -> int:
+    if os.getpid() != caller:
+        os._exit(1)
+    return caller
+
+
+def test_a_helper_that_dies_at_work_costs_no_item():
+    here = os.getpid()
+    assert map_in_workers(_die_in_helper, [here] * 4, 2) == [here] * 4
+
+
+def _fail_on_zero(k: int) -> int:
+    if k == 0:
+        raise ValueError("no zeros")
+    return os.getpid()
+
+
+def test_an_error_in_a_helper_is_raised_here_and_the_helper_works_on():
+    map_in_workers(_fail_on_zero, range(1, 3), 2)  # a helper is up and idle
+    helpers = take_helpers(1)
+    give_back(helpers)
+    # The first item goes to the idle helper at once.
+    with pytest.raises(ValueError, match="no zeros"):
+        map_in_workers(_fail_on_zero, range(4), 2)
+    assert len(map_in_workers(_fail_on_zero, range(1, 6), 2)) == 5
+    again = take_helpers(1)
+    give_back(again)
+    assert again[0].process.pid == helpers[0].process.pid
 
 
 def test_workers_must_be_positive():
