@@ -27,6 +27,7 @@ from layertracer.decompose.stacking import (
 )
 from layertracer.errors import ImageError
 from layertracer.grid import FRAME_COUNTS
+from layertracer.opencv import single_threaded
 
 __all__ = ["DecomposeOptions", "decompose_image"]
 
@@ -57,6 +58,7 @@ class DecomposeOptions:
             raise ImageError(f"flatten_tol must be from 0 to 255, got {self.flatten_tol}")
 
 
+@single_threaded
 def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = DecomposeOptions()) -> list[np.ndarray]:
     """Cumulative creation frames (creation order) of a flat image; the last frame is the (resized) input.
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from layertracer.errors import GridError
 from layertracer.grid import GridSpec, split_grid
+from layertracer.opencv import single_threaded
 from layertracer.vectorize.masks import (
     MaskOptions,
     align_frames,
@@ -120,6 +121,7 @@ def trace_step(step: StepCrop, upscale: int, settings: VtracerSettings) -> list[
     return trace_layer(layer_raster(step, upscale), upscale, settings)
 
 
+@single_threaded
 def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions()) -> LayeredSVG:
     """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame."""
     check_frames(frames)

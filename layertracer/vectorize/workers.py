@@ -15,10 +15,9 @@ import multiprocessing
 import os
 import signal
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 import cv2
 
@@ -73,8 +72,7 @@ def _start() -> Helper:
 def _serve(conn: Connection) -> None:
     """A helper's life: run each (fn, item) it is sent and send back ("ok", result) or ("error", exception).
 
-    It is one core's worth of tracing: OpenCV's own threads would only contend with the other processes
-    for the same cores.
+    It is one core's worth of tracing: OpenCV runs on one thread (see layertracer.opencv).
     """
     cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the calling process's to handle
@@ -100,21 +98,16 @@ def map_in_workers(
     item (by `cost`), and this process takes the cheapest, so it is soon back to hand out the next.
     An exception `fn` raises in a helper is raised here, once every item has run. If a helper dies (killed
     for memory, say), its item is run here and the helper is replaced next time: the icon is still traced.
-    Meanwhile OpenCV runs single-threaded in this process (the setting is
-    process-wide; other threads' OpenCV calls are then single-threaded until this returns): the processes
-    are the parallelism, and OpenCV's threads would only contend with them for the cores.
     """
     if workers <= 1:
         return [fn(item) for item in items]
-    with _opencv_threads(1):
-        helpers = take_helpers(workers - 1)
-        run = _Run(fn, cost, helpers)
-        try:
-            for item in items:
-                run.add(item)
-            return run.finish()
-        finally:
-            give_back(run.drain())
+    run = _Run(fn, cost, take_helpers(workers - 1))
+    try:
+        for item in items:
+            run.add(item)
+        return run.finish()
+    finally:
+        give_back(run.drain())
 
 
 class _Run:
@@ -184,14 +177,3 @@ class _Run:
     def _lost(self, helper: Helper, k: int, item: T) -> None:
         helper.stop()
         self.results[k] = self.fn(item)
-
-
-@contextmanager
-def _opencv_threads(count: int) -> Iterator[None]:
-    """OpenCV's thread count set to `count` for a while, then put back."""
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(count)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(before)
