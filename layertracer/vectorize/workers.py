@@ -94,8 +94,10 @@ def map_in_workers(
     """`fn` over `items`, in order, on `workers` processes: this one and `workers` - 1 helpers.
 
     This process produces the items (the serial part) and hands each to an idle helper as it comes; once
-    all are produced it runs waiting items itself too. A helper that comes free gets the costliest waiting
-    item (by `cost`), and this process takes the cheapest, so it is soon back to hand out the next.
+    all are produced it runs waiting items itself too. Whoever comes free takes the costliest waiting item
+    (by `cost`): longest first balances the processes best, and measured better than this process taking the
+    cheapest ones to be back soon to hand out the next.
+
     An exception `fn` raises in a helper is raised here, once every item has run. If a helper dies (killed
     for memory, say), its item is run here and the helper is replaced next time: the icon is still traced.
     """
@@ -133,7 +135,7 @@ class _Run:
         """Every item's result, in order: waiting items run here while the helpers run theirs."""
         while self.waiting or self.busy:
             if self.waiting and not self.idle:
-                _, k, item = self.waiting.pop(min(range(len(self.waiting)), key=lambda i: self.waiting[i][0]))
+                k, item = self._costliest()
                 self.results[k] = self.fn(item)
                 self._collect(timeout=0)
             else:
@@ -152,13 +154,18 @@ class _Run:
     def _hand_out(self) -> None:
         while self.waiting and self.idle:
             helper = self.idle.pop()
-            _, k, item = self.waiting.pop(max(range(len(self.waiting)), key=lambda i: self.waiting[i][0]))
+            k, item = self._costliest()
             try:
                 helper.conn.send((self.fn, item))
             except OSError:  # the helper died
                 self._lost(helper, k, item)
                 continue
             self.busy[helper.conn] = (helper, k, item)
+
+    def _costliest(self) -> tuple[int, T]:
+        """The waiting item that costs most, taken off the queue: longest first balances the processes best."""
+        _, k, item = self.waiting.pop(max(range(len(self.waiting)), key=lambda i: self.waiting[i][0]))
+        return k, item
 
     def _collect(self, timeout: float | None) -> None:
         for conn in wait(list(self.busy), timeout):
