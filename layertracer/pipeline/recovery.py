@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 # (tests/reliability/test_faults.py) hold Ray to it whenever Ray is upgraded.
 
 # Messages of transient store errors (s3fs/botocore, as pyarrow passes them on) that Ray Data's Parquet writer
-# retries with backoff, after botocore's own retries (storage.S3_CLIENT_DEFAULTS) gave up.
+# retries with backoff, after botocore's own retries (storage.S3_CLIENT_DEFAULTS) gave up. Plain text without regex
+# metacharacters: Ray 2.60 tries a pattern as a substring, then as a regex, and from December 2026 as a regex only
+# (re.search), which matches the same messages (Ray warns about the change whenever the list is edited).
 RETRIED_STORE_ERRORS = (
     "Could not connect to the endpoint URL",
     "Connect timeout on endpoint URL",
