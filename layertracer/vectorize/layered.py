@@ -116,9 +116,14 @@ def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> Iterator[
         yield from change_masks(frames, options.masks)
 
 
-def trace_step(step: StepCrop, upscale: int, settings: VtracerSettings) -> list[Path]:
-    """One step's paths (none if nothing it changed is visible): its colours cleaned, then traced one by one."""
-    return trace_layer(layer_raster(step, upscale), upscale, settings)
+def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings) -> list[Path]:
+    """One step's paths (none if it changed nothing visible): its colours cleaned, then traced one by one."""
+    return [] if step is None else trace_layer(layer_raster(step, upscale), upscale, settings)
+
+
+def _box_area(step: StepCrop | None) -> int:
+    """What a step costs to trace, roughly: its box's area."""
+    return 0 if step is None else step.changed.size
 
 
 @single_threaded
@@ -134,23 +139,15 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
         canvas[...] = 255 if paper is None else paper.astype(np.uint8)
     else:
         canvas = np.zeros_like(prepared[0])
-    changed: list[int] = []  # the steps that changed something, filled as `steps` is read
 
-    def steps() -> Iterator[StepCrop]:
+    def steps() -> Iterator[StepCrop | None]:
         # Lazy, so that with workers > 1 a step is traced while the next frames are diffed.
         masks = step_masks(prepared, options)
         for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks)):
-            step = crop_step(under, over, mask, base=k == 0, exact=options.masks.exact)
-            if step is not None:
-                changed.append(k)
-                yield step
+            yield crop_step(under, over, mask, base=k == 0, exact=options.masks.exact)
 
     trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer)
-    # A step's cost grows with its box: the largest go to helper processes, this process takes small ones.
-    traced = map_in_workers(trace, steps(), options.workers, cost=lambda step: step.changed.size)
-    layers: list[list[Path]] = [[] for _ in prepared]
-    for k, paths in zip(changed, traced):
-        layers[k] = paths
+    layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
     height, width = prepared[-1].shape[:2]
     svg = layered_svg(layers, width, height, options.upscale)
     return LayeredSVG(
