@@ -43,11 +43,20 @@ class Helper:
 
 
 def take_helpers(count: int) -> list[Helper]:
-    """`count` helpers for one call's exclusive use: idle ones, then new ones."""
+    """Up to `count` helpers for one call's exclusive use: idle ones, then new ones.
+
+    Fewer if no more can be started (out of processes, or in a child forked from a process that started the
+    fork server, which only its parent may use): this process then does more of the work itself.
+    """
     with _LOCK:
         _IDLE[:] = [helper for helper in _IDLE if helper.owner == os.getpid()]
         taken = [_IDLE.pop() for _ in range(min(count, len(_IDLE)))]
-    return taken + [_start() for _ in range(count - len(taken))]
+    while len(taken) < count:
+        try:
+            taken.append(_start())
+        except OSError:
+            break
+    return taken
 
 
 def give_back(helpers: list[Helper]) -> None:

@@ -1,5 +1,7 @@
 """Steps traced on helper processes: the same SVG as in one process, and a dead helper loses no icon."""
 
+import multiprocessing
+import multiprocessing.queues
 import os
 import signal
 
@@ -91,6 +93,30 @@ def test_an_error_in_a_helper_is_raised_here_and_the_helper_works_on():
     again = take_helpers(1)
     give_back(again)
     assert again[0].process.pid == helpers[0].process.pid
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def _map_in_forked_child(results: multiprocessing.queues.Queue) -> None:
+    results.put(map_in_workers(_pid, range(4), 2))
+
+
+def test_a_forked_child_neither_shares_nor_needs_its_parents_helpers():
+    """A child forked after helpers were started must not talk to them (their pipes are the parent's), and it
+    cannot start its own through the parent's fork server: it traces everything itself."""
+    map_in_workers(_pid, range(4), 2)  # this process has an idle helper
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_map_in_forked_child, args=(results,))
+    child.start()
+    try:
+        assert results.get(timeout=60) == [child.pid] * 4
+    finally:
+        child.join(timeout=30)
+    assert child.exitcode == 0
+    assert map_in_workers(_pid, range(4), 2)[0] != os.getpid()  # the first item goes to this process's helper
 
 
 def test_workers_must_be_positive():
