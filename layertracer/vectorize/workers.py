@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable, TypeVar
@@ -79,7 +80,8 @@ def _start() -> Helper:
 
 
 def _serve(conn: Connection) -> None:
-    """A helper's life: run each (fn, item) it is sent and send back ("ok", result) or ("error", exception).
+    """A helper's life: run each (fn, item) it is sent and send back ("ok", result) or ("error", (exception,
+    its traceback as text)).
 
     It is one core's worth of tracing: OpenCV runs on one thread (see layertracer.opencv).
     """
@@ -93,8 +95,12 @@ def _serve(conn: Connection) -> None:
         try:
             reply: tuple[str, Any] = ("ok", fn(item))
         except Exception as error:  # noqa: BLE001 - handed to the caller, which raises it
-            reply = ("error", error)
+            reply = ("error", (error, traceback.format_exc()))
         conn.send(reply)
+
+
+class HelperTraceback(Exception):
+    """Where in a helper an exception was raised: the cause of the same exception raised in the caller."""
 
 
 def map_in_workers(
@@ -107,8 +113,9 @@ def map_in_workers(
     (by `cost`): longest first balances the processes best, and measured better than this process taking the
     cheapest ones to be back soon to hand out the next.
 
-    An exception `fn` raises in a helper is raised here, once every item has run. If a helper dies (killed
-    for memory, say), its item is run here and the helper is replaced next time: the icon is still traced.
+    An exception `fn` raises in a helper is raised here, once every item has run, caused by a HelperTraceback
+    that shows where in the helper it was raised. If a helper dies (killed for memory, say), its item is run
+    here and the helper is replaced next time: the icon is still traced.
     """
     if workers <= 1:
         return [fn(item) for item in items]
@@ -186,7 +193,9 @@ class _Run:
                 continue
             self.idle.append(helper)
             if status == "error":
-                self.errors.append(value)
+                error, where = value
+                error.__cause__ = HelperTraceback(where)
+                self.errors.append(error)
             else:
                 self.results[k] = value
 

@@ -14,7 +14,7 @@ from layertracer.errors import UserError
 from layertracer.metrics import count_layers
 from layertracer.pipeline.run import RunOptions
 from layertracer.vectorize import TraceOptions, vectorize_frames
-from layertracer.vectorize.workers import give_back, map_in_workers, take_helpers
+from layertracer.vectorize.workers import HelperTraceback, give_back, map_in_workers, take_helpers
 from tests.vectorize.shapes import square_disc_recolour
 
 ICONS = ["noto__tooth", "twemoji__floppy-disk", "fluent-emoji-flat__baby"]
@@ -87,8 +87,10 @@ def test_an_error_in_a_helper_is_raised_here_and_the_helper_works_on():
     helpers = take_helpers(1)
     give_back(helpers)
     # The first item goes to the idle helper at once.
-    with pytest.raises(ValueError, match="no zeros"):
+    with pytest.raises(ValueError, match="no zeros") as raised:
         map_in_workers(_fail_on_zero, range(4), 2)
+    assert isinstance(raised.value.__cause__, HelperTraceback)
+    assert "in _fail_on_zero" in str(raised.value.__cause__)  # where in the helper it was raised
     assert len(map_in_workers(_fail_on_zero, range(1, 6), 2)) == 5
     again = take_helpers(1)
     give_back(again)
