@@ -4,6 +4,8 @@ import multiprocessing
 import multiprocessing.queues
 import os
 import signal
+import threading
+import time
 
 import cv2
 import psutil
@@ -119,6 +121,27 @@ def test_a_forked_child_neither_shares_nor_needs_its_parents_helpers():
         child.join(timeout=30)
     assert child.exitcode == 0
     assert map_in_workers(_pid, range(4), 2)[0] != os.getpid()  # the first item goes to this process's helper
+
+
+def _slow_square(k: int) -> int:
+    time.sleep(0.002)
+    return k * k
+
+
+def test_threads_mapping_at_once_each_get_their_own_results():
+    """Each call checks its helpers out, so calls from several threads never read each other's replies."""
+    results: dict[int, list[int]] = {}
+
+    def call(offset: int) -> None:
+        results[offset] = map_in_workers(_slow_square, range(offset, offset + 20), 2)
+
+    for _ in range(3):
+        threads = [threading.Thread(target=call, args=(offset,)) for offset in (0, 100, 200)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert results == {offset: [k * k for k in range(offset, offset + 20)] for offset in (0, 100, 200)}
 
 
 def test_workers_must_be_positive():
