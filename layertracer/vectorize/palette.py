@@ -142,8 +142,9 @@ def _snap(
     """Nearest fill, or nearer end of a blend line: (colour, snapped within SNAP_DISTANCE, end is beneath,
     the other fill of a blend between two fills, and the share of the nearer one).
 
-    Rows flagged `flat` are inside flat fills, so never blends with what lies beneath. Without
-    `from_beneath`, lines from what lay beneath are not looked at.
+    Rows flagged `flat` are inside flat fills, so never blends: not with what lies beneath, and not between
+    two fills either (greys lie on one line in colour, and a mid grey is not a blend of a light and a dark
+    one). Without `from_beneath`, lines from what lay beneath are not looked at.
     """
     if len(palette) == 0 or len(colors) == 0:
         no = np.zeros(len(colors), bool)
@@ -167,7 +168,7 @@ def _snap(
         ends = np.broadcast_to(np.concatenate([fill_ends, palette[:n_beneath]])[:, None], starts.shape)
         towards, off = _on_segment(color, starts, ends)
         if flat is not None:
-            off[n_fill_lines:, flat[rows]] = np.inf
+            off[n_fills:, flat[rows]] = np.inf
         line = np.argmin(off, axis=0)
         pick = (line, np.arange(len(color)))
         t, start, end = towards[pick], starts[pick], ends[pick]
