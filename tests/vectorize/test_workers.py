@@ -23,7 +23,7 @@ ICONS = ["noto__tooth", "twemoji__floppy-disk", "fluent-emoji-flat__baby"]
 
 
 @pytest.mark.parametrize("frames", [4, 9])
-def test_worker_processes_write_the_same_svg(bench_dir, frames):
+def test_helper_processes_write_the_same_svg(bench_dir, frames):
     icons = [icon for icon in load_icons(bench_dir, frames) if icon.name in ICONS]
     assert len(icons) == len(ICONS)
     for icon in icons:
@@ -144,11 +144,30 @@ def test_threads_mapping_at_once_each_get_their_own_results():
         assert results == {offset: [k * k for k in range(offset, offset + 20)] for offset in (0, 100, 200)}
 
 
+def test_an_error_while_producing_items_waits_for_the_helpers_and_keeps_them():
+    """The items come from diffing frames, which can fail midway: the error is raised here once the helpers are
+    done with what they were given, and they serve the next call."""
+    map_in_workers(_slow_square, range(2), 2)  # a helper is up and idle
+    helpers = take_helpers(1)
+    give_back(helpers)
+
+    def items():
+        yield from range(3)
+        raise RuntimeError("frame 4 is unreadable")
+
+    with pytest.raises(RuntimeError, match="unreadable"):
+        map_in_workers(_slow_square, items(), 2)
+    assert map_in_workers(_slow_square, range(5), 2) == [0, 1, 4, 9, 16]
+    again = take_helpers(1)
+    give_back(again)
+    assert again[0].process.pid == helpers[0].process.pid
+
+
 def test_workers_must_be_positive():
     with pytest.raises(ValueError, match="workers must be at least 1"):
         TraceOptions(workers=0)
 
 
-def test_batch_jobs_refuse_worker_processes_per_icon(tmp_path):
+def test_batch_jobs_refuse_helper_processes_per_icon(tmp_path):
     with pytest.raises(UserError, match="trace workers must be 1 in a batch job"):
         RunOptions(manifests=("m.jsonl",), out_uri=str(tmp_path), trace=TraceOptions(workers=2))
