@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup browser demo test test-all bench clean
+.PHONY: setup browser lint demo test test-all bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ demo: setup
 	$(BIN)/layertracer report out/demo
 	@echo "demo: layered SVGs in out/demo/svg/, index in out/demo/index/, report: out/demo/report/index.html"
 
-test: setup browser
+lint: setup
+	$(BIN)/python -m ruff check .
+
+test: setup browser lint
 	$(BIN)/python -m pytest -q
 
 test-all: setup browser

@@ -17,6 +17,7 @@ import argparse
 import os
 import statistics
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +75,8 @@ def measure_icon(icon_dir: Path, upscales: list[int], workers: int) -> dict[str,
     row["decompose_s"] = best_time(lambda: decompose_image(image, 4, DecomposeOptions()))[1]
     for up in upscales:
         trace = TraceOptions().with_upscale(up)
-        svg, seconds = best_time(lambda: layered(data, trace))
-        parallel, parallel_s = best_time(lambda: layered(data, replace(trace, workers=workers)))
+        svg, seconds = best_time(partial(layered, data, trace))
+        parallel, parallel_s = best_time(partial(layered, data, replace(trace, workers=workers)))
         assert parallel == svg, f"{icon_dir.name}: helper processes changed the SVG"
         row.update({
             f"up{up}_mse": mse(render_svg(svg, width, height), image), f"up{up}_paths": count_paths(svg),

@@ -19,9 +19,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from benchmarks.gpu import cuda_or_skip, forward_flops, timed
 

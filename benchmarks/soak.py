@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
 
 import psutil  # noqa: E402
 
-from layertracer.pipeline.index import read_parts, latest_rows  # noqa: E402
+from layertracer.pipeline.index import latest_rows, read_parts  # noqa: E402
 from layertracer.pipeline.manifest import ManifestOptions, is_valid_id, plan_sources, read_records  # noqa: E402
 from tests.reliability.faults import VECTORIZE_ACTOR, busy_first, descendants  # noqa: E402
 from tests.reliability.hostile import hostile_images, hostile_rows, not_a_manifest, write_images  # noqa: E402

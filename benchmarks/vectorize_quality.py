@@ -22,7 +22,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.common import (
-    DEFAULT_BENCH, BenchIcon, best_time, count_fill_runs, load_icons, mean, median, plain_vtracer, plain_vtracer_png,
+    DEFAULT_BENCH,
+    BenchIcon,
+    best_time,
+    count_fill_runs,
+    load_icons,
+    mean,
+    median,
+    plain_vtracer,
+    plain_vtracer_png,
 )
 from benchmarks.plots import plot_quality_vs_paths, plot_time_per_icon
 from layertracer.metrics import count_drawn_layers, count_paths, layer_renders, mse, render_svg

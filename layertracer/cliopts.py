@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from layertracer.grid import ORDERS, GridSpec
 from layertracer import images
+from layertracer.grid import ORDERS, GridSpec
 from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits
 from layertracer.storage import write_bytes_atomic
 from layertracer.vectorize import LayeredSVG, TraceOptions

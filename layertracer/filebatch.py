@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
 
 from tqdm import tqdm
 
@@ -45,7 +46,7 @@ def run_files(
     with tqdm(total=len(pairs), desc=desc, unit="file") as bar:
         if workers == 1 or len(pairs) == 1:
             for source, target in pairs:
-                _collect(failures, source, lambda: job(source, target))
+                _collect(failures, source, partial(job, source, target))
                 bar.update()
             return failures
         with ProcessPoolExecutor(max_workers=workers) as pool:

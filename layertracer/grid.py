@@ -5,8 +5,9 @@ Serpentine order (the LayerTracer data's): row 0 left to right, row 1 right to l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 

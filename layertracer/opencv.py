@@ -10,8 +10,9 @@ parallel trace, Ray's other CPU actors, a folder's other processes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import cv2
 

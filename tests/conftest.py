@@ -70,7 +70,8 @@ def ray_local():
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # bind to 127.0.0.1, not the machine's address
     patch.setenv("RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S", "0")
-    patch.setenv("RAY_AUTH_MODE", "disabled")  # else ray.init sets it to "token" in os.environ for every later subprocess
+    # else ray.init sets it to "token" in os.environ for every later subprocess
+    patch.setenv("RAY_AUTH_MODE", "disabled")
     import ray
     from ray._private import ray_constants
 

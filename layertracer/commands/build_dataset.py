@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(
         input_uri=args.input_uri, out_uri=args.out, dataset=dataset, captions_csv=args.captions,
         file_column=args.file_column, caption_column=args.caption_column, kohya=args.kohya,
-        overwrite=args.overwrite, batch_size=args.batch_size, storage_options=cliopts.storage_options(args, [args.input_uri, args.out]),
+        overwrite=args.overwrite, batch_size=args.batch_size,
+        storage_options=cliopts.storage_options(args, [args.input_uri, args.out]),
     )
     items = plan_build(options)
     connect(args.address)

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
-    result = write_report(args.out_uri, cliopts.storage_options(args, [args.out_uri]), ReportOptions(workers=args.workers))
+    storage_options = cliopts.storage_options(args, [args.out_uri])
+    result = write_report(args.out_uri, storage_options, ReportOptions(workers=args.workers))
     note = f", {result.layer_data_missing} without layer view" if result.layer_data_missing else ""
     print(f"report: {result.rows} rows ({result.ok} ok, {result.errors} errors{note})")
     print(result.index_uri)

@@ -10,8 +10,8 @@ import csv
 import io
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from layertracer import storage
 from layertracer.dataset.sanitize import ParsedSvg, is_svg_element, local_name

@@ -106,7 +106,8 @@ def _render(svg: ParsedSvg, hidden_units, cell_px: int, margin: float, name: str
     try:
         return render_svg(document, cell_px, cell_px)
     except Exception as exc:  # resvg raises plain exceptions for documents it cannot draw
-        raise SvgError(f"{name}: cannot render ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SvgError(f"{name}: cannot render ({reason})") from exc
 
 
 def build_example(

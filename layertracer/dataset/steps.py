@@ -8,7 +8,7 @@ path, and ten tiny highlights do not each get a step of their own while a big bo
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from layertracer.models.batch import FluxSampler, SampleRequest, SampleResult
-    from layertracer.models.loading import ModelConfig, load_pipeline
+if TYPE_CHECKING:  # re-exported for type checkers; loaded lazily by __getattr__ at run time
+    from layertracer.models.batch import FluxSampler as FluxSampler
+    from layertracer.models.batch import SampleRequest as SampleRequest
+    from layertracer.models.batch import SampleResult as SampleResult
+    from layertracer.models.loading import ModelConfig as ModelConfig
+    from layertracer.models.loading import load_pipeline as load_pipeline
 
 _EXPORTS = {
     "FluxSampler": "layertracer.models.batch",

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from layertracer.errors import UserError
+from layertracer.errors import UserError, error_line
 from layertracer.grid import GridSpec
 from layertracer.models.defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from layertracer.models.latents import grid_canvas_px
-from layertracer.errors import error_line
 from layertracer.models.loading import ModelConfig, image2layers_reference, load_pipeline
 from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, check_template, format_prompt
 from layertracer.models.sampler import SampleSettings

@@ -11,7 +11,8 @@ for it the cell is pinned clean from the first step on: the `reference` mode, re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image

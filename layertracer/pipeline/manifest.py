@@ -15,8 +15,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Container, Iterator
+from typing import Any
 
 import fsspec
 import pyarrow as pa

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Iterator
+from collections.abc import Iterator
 
 import pyarrow as pa
 from ray.data import Datasource, ReadTask

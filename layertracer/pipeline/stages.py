@@ -66,7 +66,9 @@ def sample_rows(rows: list[dict[str, Any]], sampler: FluxSampler, options: Sampl
             continue
         row["seed"] = stable_seed(row["id"]) if row["seed"] is None else row["seed"]
         try:
-            image = read_image(row["image"], options.frames.limits, options.frames.storage_options)[0] if row["kind"] == "image" else None
+            image = None
+            if row["kind"] == "image":
+                image = read_image(row["image"], options.frames.limits, options.frames.storage_options)[0]
         except UserError as exc:
             row["status"], row["error"] = ERROR, str(exc)
             continue

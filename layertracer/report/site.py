@@ -90,7 +90,9 @@ def _sorted_rows(table: pa.Table) -> list[dict[str, Any]]:
     return sorted(table.to_pylist(), key=lambda r: (str(r["manifest"]), r["row"] if r["row"] is not None else -1))
 
 
-def _entry(n: int, row: dict[str, Any], out_path: str, storage_options: storage.StorageOptions | None) -> dict[str, Any]:
+def _entry(
+    n: int, row: dict[str, Any], out_path: str, storage_options: storage.StorageOptions | None
+) -> dict[str, Any]:
     """One index row as the page sees it; keys starting with `_` stay in Python."""
     ok = row["status"] == "ok"
     return {

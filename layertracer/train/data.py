@@ -8,8 +8,8 @@ directly for a single process; `shard_batches` iterates a Ray Train worker's sha
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa

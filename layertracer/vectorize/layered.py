@@ -7,26 +7,26 @@ survives); regions that later steps repaint entirely are dropped, since nobody w
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Iterator, Sequence
 
 import numpy as np
 
 from layertracer.errors import GridError
 from layertracer.grid import GridSpec, split_grid
 from layertracer.opencv import single_threaded
+from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
 from layertracer.vectorize.masks import (
     MaskOptions,
     align_frames,
-    paper_color,
     change_masks,
     drop_covered,
     foreground_mask,
     normalize_backgrounds,
+    paper_color,
 )
 from layertracer.vectorize.svg import layered_svg
-from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
 from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
 from layertracer.vectorize.workers import map_in_workers
 

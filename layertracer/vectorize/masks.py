@@ -8,14 +8,13 @@ a change mask holds what the step drew, and nothing else.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
 
 from layertracer.images import flatten_on_white
-
 
 ALIGN_SIZE_PX = 128  # frames are aligned at about this size, then the shift is confirmed at full size
 

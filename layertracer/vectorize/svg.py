@@ -7,7 +7,7 @@ layer K always means step K; no scripts, no external references.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 from xml.sax.saxutils import quoteattr
 
 from layertracer.vectorize.trace import Path, format_number

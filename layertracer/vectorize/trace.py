@@ -9,8 +9,8 @@ The pieces of one colour are then written as one compound path.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import cv2
 import numpy as np

@@ -16,9 +16,10 @@ import os
 import signal
 import threading
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import cv2
 

@@ -14,7 +14,9 @@ from layertracer.metrics import count_layers, count_paths, render_svg
 FAST = ["--steps", "2", "--cell-px", "48"]
 
 
-def test_generate_writes_a_layered_svg_and_the_grid(tiny_flux_dir: str, tiny_loras: dict, tmp_path: Path, capsys) -> None:
+def test_generate_writes_a_layered_svg_and_the_grid(
+    tiny_flux_dir: str, tiny_loras: dict, tmp_path: Path, capsys
+) -> None:
     out, grid_png = tmp_path / "cat.svg", tmp_path / "cat.png"
     code = main([
         "generate", "a red cat", "--model", tiny_flux_dir, "--lora", tiny_loras["kohya"], "-o", str(out),

@@ -10,7 +10,13 @@ import pytest
 
 from layertracer.errors import UserError
 from layertracer.pipeline.index import (
-    INDEX_SCHEMA, index_row, ok_ids, read_index, read_parts, run_counts, snapshot,
+    INDEX_SCHEMA,
+    index_row,
+    ok_ids,
+    read_index,
+    read_parts,
+    run_counts,
+    snapshot,
 )
 from layertracer.pipeline.manifest import empty_row
 

@@ -12,7 +12,13 @@ import pytest
 
 from layertracer.errors import UserError
 from layertracer.pipeline.manifest import (
-    ManifestOptions, ManifestSource, default_id, format_from_name, image_id, manifest_rows, normalize_row,
+    ManifestOptions,
+    ManifestSource,
+    default_id,
+    format_from_name,
+    image_id,
+    manifest_rows,
+    normalize_row,
     plan_sources,
 )
 from tests.pipeline.icons import write_jsonl

@@ -11,7 +11,13 @@ import pytest
 from layertracer.pipeline.run import RunOptions, RunSummary, run_job
 from tests.pipeline.icons import build_inputs
 from tests.reliability.hostile import (
-    HostileImage, exif_rotated_grid, hostile_images, hostile_rows, not_a_manifest, write_images, write_manifest,
+    HostileImage,
+    exif_rotated_grid,
+    hostile_images,
+    hostile_rows,
+    not_a_manifest,
+    write_images,
+    write_manifest,
 )
 
 

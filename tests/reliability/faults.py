@@ -8,15 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
 from layertracer.grid import GridSpec, split_grid
 from layertracer.images import decode_image
-from layertracer.pipeline.index import read_index, read_parts
 from layertracer.metrics import count_layers
+from layertracer.pipeline.index import read_index, read_parts
 
 LAYERTRACER = [sys.executable, "-m", "layertracer"]
 VECTORIZE_ACTOR = "MapBatches(Vectorize)"  # in the process title Ray gives the CPU stage's actors

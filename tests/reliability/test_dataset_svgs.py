@@ -30,7 +30,8 @@ def hostile(url: str) -> dict[str, tuple[str, str]]:
                              f"<svg {NS}>{RECT}</svg>", "unsafe XML"),
         "xinclude": (f'<svg {NS} xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="{url}/x" parse="text"/>'
                      f"{RECT}</svg>", "external reference"),
-        "feImage": (f'<svg {NS}><filter id="f"><feImage href="{url}/i.png"/></filter>{RECT}</svg>', "external reference"),
+        "feImage": (f'<svg {NS}><filter id="f"><feImage href="{url}/i.png"/></filter>{RECT}</svg>',
+                    "external reference"),
         "javascript link": (f'<svg {NS}><a href="javascript:alert(1)">{RECT}</a></svg>', "external reference"),
     }
 

@@ -21,8 +21,16 @@ import pytest
 from layertracer.pipeline.index import ok_ids
 from tests.pipeline.icons import write_jsonl
 from tests.reliability.faults import (
-    VECTORIZE_ACTOR, attempts, busy_first, check_every_row_once, descendants, finish, index_parts, kill_driver,
-    start_run, wait_for,
+    VECTORIZE_ACTOR,
+    attempts,
+    busy_first,
+    check_every_row_once,
+    descendants,
+    finish,
+    index_parts,
+    kill_driver,
+    start_run,
+    wait_for,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +77,9 @@ def test_killed_driver_then_resume_redoes_nothing(ray_local, tmp_path, fault_inp
         kill_driver(first)
     done = ok_ids(out)
     assert 0 < len(done) < ROWS, "the driver should have been killed part-way"
-    stamps = {i: (os.stat(f"{out}/svg/{i}.svg").st_mtime_ns, os.stat(f"{out}/frames/{i}.png").st_mtime_ns) for i in done}
+    stamps = {
+        i: (os.stat(f"{out}/svg/{i}.svg").st_mtime_ns, os.stat(f"{out}/frames/{i}.png").st_mtime_ns) for i in done
+    }
 
     litter = Path(out, "svg", f"{ids[-1]}.svg.tmp-0123abcd")  # what a writer killed mid-write leaves
     litter.write_bytes(b"<svg")

@@ -52,7 +52,7 @@ class OutFolder:
         return [r for r in self.rows if r["status"] == "ok"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vectorized(variant: int) -> tuple[LayeredSVG, bytes]:
     """The layered SVG and the PNG frame grid of one synthetic icon (cached: bulk rows reuse them)."""
     frames = creation_frames(variant)

@@ -41,7 +41,9 @@ def test_report_files_links_and_escaping(out_folder: OutFolder) -> None:
     assert rows["star-1"]["source"] == XSS_PROMPT
     assert rows["star-1"]["svg"] == "../svg/star-1.svg" and rows["star-1"]["grid"] == "../frames/star-1.png"
     layers = read_script_json(
-        (report / rows["star-1"]["layerData"]).read_bytes(), f"window.layertracerIconLoaded({rows['star-1']['n']}, ", ");\n"
+        (report / rows["star-1"]["layerData"]).read_bytes(),
+        f"window.layertracerIconLoaded({rows['star-1']['n']}, ",
+        ");\n",
     )
     assert layers["layers"] == rows["star-1"]["n_layers"]
     assert sum(layers["pathsPerLayer"]) == rows["star-1"]["n_paths"]
