@@ -1,8 +1,9 @@
 """PNG plots that benchmark scripts write next to their tables (matplotlib, no pyplot state).
 
-    from benchmarks.plots import plot_quality_vs_paths, plot_time_per_icon
+    from benchmarks.plots import plot_class_ratios, plot_quality_vs_paths, plot_time_per_icon
     plot_quality_vs_paths({"vtracer": {"paths": [...], "mse": [...]}, "layertracer": {...}}, "out/quality.png")
     plot_time_per_icon({"vtracer": [0.03, ...], "layertracer": [0.12, ...]}, "out/time.png")
+    plot_class_ratios({"jpeg": {"mse_ratio": 0.8, "paths_ratio": 0.3, "time_ratio": 1.9}, ...}, "out/ratios.png")
 """
 
 from __future__ import annotations
@@ -74,4 +75,30 @@ def plot_time_per_icon(
     axes.set_xlabel("seconds per icon")
     axes.set_title(title)
     axes.grid(True, axis="x", alpha=0.3)
+    return _save(figure, out_path)
+
+
+def plot_class_ratios(
+    summaries: Mapping[str, Mapping[str, float]],
+    out_path: str | Path,
+    title: str = "Against plain vtracer, per input class",
+) -> Path:
+    """Grouped bars of each class's median ratios to the baseline (`mse_ratio`, `paths_ratio`, `time_ratio`),
+    on a log scale with the baseline's 1.0 marked: below the line is better."""
+    classes = list(summaries)
+    keys = {"mse_ratio": "MSE", "paths_ratio": "paths", "time_ratio": "time"}
+    figure = Figure(figsize=(max(6.4, 0.8 * len(classes) + 1.5), 4.4))
+    axes = figure.add_subplot()
+    positions = np.arange(len(classes))
+    width = 0.8 / len(keys)
+    for k, (key, label) in enumerate(keys.items()):
+        values = [summaries[c][key] for c in classes]
+        axes.bar(positions + (k - (len(keys) - 1) / 2) * width, values, width, label=label)
+    axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set_yscale("log")
+    axes.set_xticks(positions, classes, rotation=30, ha="right")
+    axes.set_ylabel("layertracer / plain vtracer (median)")
+    axes.set_title(title)
+    axes.grid(True, axis="y", which="both", alpha=0.3)
+    axes.legend(loc="best", fontsize="small")
     return _save(figure, out_path)
