@@ -1,7 +1,8 @@
 """Directory in, directory out: one output file per input file, on all cores, with a progress bar.
 
 The CLI's answer to "vectorize this folder" without Ray: a process pool (vtracer holds the GIL), each
-file's failure reported by name and the others finished.
+file's failure reported by name and the others finished. Any exception a file raises, not only a user error,
+is that file's one line: one bad file must not cost the rest of a folder.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from layertracer.errors import UserError
+from layertracer.errors import UserError, error_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
-FileJob = Callable[[str, str], None]  # (input path, output path); raises UserError for bad input
+FileJob = Callable[[str, str], object]  # (input path, output path); raises UserError for bad input
 
 
 def image_files(directory: str) -> list[Path]:
@@ -40,7 +41,7 @@ def output_pairs(directory: str, out_dir: str, suffix: str) -> list[tuple[str, s
 def run_files(
     pairs: Sequence[tuple[str, str]], job: FileJob, workers: int | None = None, desc: str = "files"
 ) -> list[tuple[str, str]]:
-    """Run `job` on every pair; returns (input, message) for each one that failed with a user error."""
+    """Run `job` on every pair; returns (input, message) for each one that failed, whatever it raised."""
     workers = workers or os.cpu_count() or 1
     failures: list[tuple[str, str]] = []
     with tqdm(total=len(pairs), desc=desc, unit="file") as bar:
@@ -60,8 +61,14 @@ def run_files(
 def _collect(failures: list[tuple[str, str]], source: str, call: Callable[[], object]) -> None:
     try:
         call()
-    except UserError as exc:
-        failures.append((source, str(exc)))
+    except Exception as exc:  # every failure is the file's line, and the others go on
+        failures.append((source, failure_line(source, exc)))
+
+
+def failure_line(source: str, exc: Exception) -> str:
+    """One line naming the file: a user error's message, or an unexpected exception's type and first line."""
+    message = str(exc) if isinstance(exc, UserError) else f"unexpected {type(exc).__name__}: {error_line(exc)}"
+    return message if source in message else f"{source}: {message}"
 
 
 def report_failures(failures: Sequence[tuple[str, str]], total: int) -> int:

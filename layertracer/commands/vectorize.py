@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("image", help="image (path or URI), or a local directory of images")
     parser.add_argument("-o", "--output", required=True, help="output SVG (or directory, for a directory in)")
-    parser.add_argument("--frames", type=int, choices=(4, 9), default=9, help="creation steps (default: 9)")
+    parser.add_argument(
+        "--frames", type=int, choices=(4, 9), default=None, help="creation steps (default: the preset's, else 9)"
+    )
     parser.add_argument(
         "--frames-out", metavar="DIR",
         help="also write the creation frames (DIR/frame_XX.png; DIR/STEM/frame_XX.png for a directory)",
@@ -58,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     from layertracer import filebatch
     from layertracer.decompose import DecomposeOptions
     from layertracer.errors import UserError
+    from layertracer.models.cli import check_model_flags, frames_default
 
+    check_model_flags(args)
     is_dir = os.path.isdir(args.image)
     pairs = filebatch.output_pairs(args.image, args.output, ".svg") if is_dir else [(args.image, args.output)]
     frames_dir = partial(_frames_dir, args.frames_out, is_dir)
@@ -70,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
         return filebatch.report_failures(failures, len(pairs))
     decompose = DecomposeOptions(trace_px=args.trace_px, flatten_tol=args.flatten)
     job = partial(
-        vectorize_image_file, frames=args.frames, decompose=decompose, trace=trace, max_pixels=args.max_pixels,
-        frames_out=args.frames_out, per_stem=is_dir,
+        vectorize_image_file, frames=frames_default(args), decompose=decompose, trace=trace,
+        max_pixels=args.max_pixels, frames_out=args.frames_out, per_stem=is_dir,
     )
     if is_dir:
         failures = filebatch.run_files(pairs, job, args.workers, desc="vectorize")
@@ -99,8 +103,9 @@ def _run_with_model(
     """Image2Layers: the model loads once, then every image is sampled and traced in turn."""
     from tqdm import tqdm
 
+    from layertracer import filebatch
     from layertracer.errors import UserError
-    from layertracer.grid import GridSpec, split_grid
+    from layertracer.grid import split_grid
     from layertracer.models import FluxSampler
     from layertracer.models.cli import model_config, sample_request
 
@@ -112,10 +117,10 @@ def _run_with_model(
             result = sampler.sample([sample_request(args, "image", image=image)])[0]
             if result.error:
                 raise UserError(f"{source}: {result.error}")
-            creation = split_grid(result.grid, GridSpec(frames=args.frames))
+            creation = split_grid(result.grid, result.settings.spec)
             layered = _finish(creation, target, trace, frames_dir(source))
-        except UserError as exc:
-            failures.append((source, str(exc)))
+        except Exception as exc:  # one file's failure, whatever it is, is its line; the others go on
+            failures.append((source, filebatch.failure_line(source, exc)))
             continue
         if len(pairs) == 1:
             _print_summary(target, layered)
