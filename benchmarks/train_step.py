@@ -61,7 +61,7 @@ def build_transformer(device: str, smoke: bool):
     from diffusers import FluxTransformer2DModel
 
     if smoke:
-        from layertracer.models.tiny import build_tiny_pipeline
+        from layertracer.testing.tiny_flux import build_tiny_pipeline
 
         folder = build_tiny_pipeline(Path(tempfile.mkdtemp(prefix="lt-bench-")) / "tiny")
         return FluxTransformer2DModel.from_pretrained(folder, subfolder="transformer")

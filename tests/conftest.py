@@ -21,7 +21,7 @@ def bench_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_flux_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A tiny random-weight FluxPipeline folder (~1 MB, seeded), built offline once per session."""
-    from layertracer.models.tiny import build_tiny_pipeline
+    from layertracer.testing.tiny_flux import build_tiny_pipeline
 
     return build_tiny_pipeline(tmp_path_factory.mktemp("tiny-flux") / "pipeline")
 

@@ -11,7 +11,6 @@ import os
 from collections.abc import Mapping
 
 from layertracer import cliopts
-from layertracer.errors import UserError
 from layertracer.models.cli import add_model_arguments
 
 FORMATS = ("jsonl", "csv", "parquet", "images")
@@ -44,8 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ray_group.add_argument("--index-rows-per-file", type=int, default=256, metavar="N",
                            help="rows per index part file; smaller saves progress sooner (default: 256)")
     ray_group.add_argument("--no-progress", action="store_true", help="no Ray Data progress bars")
-    parser.add_argument("--frames", type=int, choices=(4, 9), default=9,
-                        help="frames for rows that do not say (default: 9)")
+    parser.add_argument("--frames", type=int, choices=(4, 9), default=None,
+                        help="frames for rows that do not say (default: the --preset's, else 9)")
     parser.add_argument("--trace-px", type=int, default=1024, metavar="N",
                         help="longest side image rows are decomposed and traced at (default: 1024)")
     parser.add_argument("--cell-px", type=int, default=None, metavar="N",
@@ -59,16 +58,15 @@ def run_options(args: argparse.Namespace, environ: Mapping[str, str]):
     """RunOptions from the flags and the environment."""
     from layertracer.decompose import DecomposeOptions
     from layertracer.images import ImageLimits
-    from layertracer.models.cli import model_config
+    from layertracer.models.cli import check_model_flags, frames_default, model_config
     from layertracer.pipeline.frames import FrameOptions
     from layertracer.pipeline.run import RunOptions
 
-    if args.lora and not args.model:
-        raise UserError("--lora needs --model")
+    check_model_flags(args)
     storage_options = cliopts.storage_options(args, [*args.manifests, args.out], environ)
     return RunOptions(
         manifests=tuple(args.manifests), out_uri=args.out, format=args.format, storage_options=storage_options,
-        default_frames=args.frames,
+        default_frames=frames_default(args),
         frames=FrameOptions(limits=ImageLimits(max_pixels=args.max_pixels),
                             decompose=DecomposeOptions(trace_px=args.trace_px)),
         trace=cliopts.trace_options(args), model=model_config(args) if args.model else None,

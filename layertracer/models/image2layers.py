@@ -1,12 +1,14 @@
 """Image2Layers: given a finished icon, let the model draw the creation frames that lead up to it.
 
-The reference is padded to a square on white, resized to one cell and VAE-encoded; its packed tokens then
-replace the last cell's tokens after every denoising step, noised to the sigma the next step starts from
-(clean after the last step). The model sees the last frame at the same noise level as the rest of the grid at
-every step, so it fills in the earlier frames consistently with it (the paper's in-context "recraft").
+The reference is padded to a square on white, resized to one cell and VAE-encoded; its packed tokens then pin
+the grid's last cell (which cell that is follows the cell order: bottom-right for a 3x3 grid in either order and
+for a row-major 2x2, bottom-left for a serpentine 2x2) at every denoising step, in one of two ways:
 
-A LoRA trained here in image2layers mode saw the last cell clean at every sigma instead (layertracer.train), so
-for it the cell is pinned clean from the first step on: the `reference` mode, read from the LoRA's metadata.
+- `clean`: the cell is the clean reference latent before every transformer call, as in the authors' released
+  recraft code (library/flux_train_utils_recraft.py) and as LoRAs trained here in image2layers mode saw it.
+  The presets use it.
+- `noised`: the cell is the reference noised to the sigma the next step starts from (clean after the last step),
+  so the model sees the last frame at the same noise level as the rest of the grid (the flow-matching path).
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from PIL import Image
 
 from layertracer.grid import square_frame
 from layertracer.images import flatten_on_white
+from layertracer.models.denoise import GridSettings, decode_grids, denoise, initial_latents
 from layertracer.models.latents import cell_token_indices, pack_latents
-from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE, IMAGE_SUBJECT, format_prompt
-from layertracer.models.sampler import SampleSettings, decode_grids, denoise, initial_latents
+from layertracer.models.prompts import IMAGE_SUBJECT, format_prompt
 
 if TYPE_CHECKING:
     import torch
     from diffusers import FluxPipeline
-
-    from layertracer.models.loading import Reference
 
 
 def prepare_reference(image: np.ndarray, cell_px: int) -> np.ndarray:
@@ -82,12 +82,10 @@ def sample_image2layers(
     images: Sequence[np.ndarray],
     prompts: Sequence[str | None],
     seeds: Sequence[int],
-    settings: SampleSettings,
-    template: str = DEFAULT_PROMPT_TEMPLATE,
-    reference: Reference = "noised",
+    settings: GridSettings,
 ) -> list[np.ndarray]:
     """One grid per reference image whose last frame is (the VAE round trip of) that image."""
-    latents = denoise_image2layers(pipe, images, prompts, seeds, settings, template, reference)
+    latents = denoise_image2layers(pipe, images, prompts, seeds, settings)
     return decode_grids(pipe, latents, settings.canvas_px)
 
 
@@ -96,19 +94,17 @@ def denoise_image2layers(
     images: Sequence[np.ndarray],
     prompts: Sequence[str | None],
     seeds: Sequence[int],
-    settings: SampleSettings,
-    template: str = DEFAULT_PROMPT_TEMPLATE,
-    reference: Reference = "noised",
+    settings: GridSettings,
 ) -> torch.Tensor:
     """The final packed latents [B, tokens, 64]; the last cell's tokens equal the encoded reference."""
     canvas = settings.canvas_px
     encoded = encode_cells(pipe, [prepare_reference(image, canvas // settings.spec.side) for image in images])
     latents = initial_latents(pipe, seeds, canvas)
     indices = cell_token_indices(canvas, canvas, settings.spec, -1).to(latents.device)
-    clean = reference == "clean"
+    clean = settings.reference == "clean"
     overwrite = LastCellOverwrite(encoded, latents[:, indices].clone(), indices, clean)
     if clean:
         latents[:, indices] = encoded
     # Noised, flow matching starts at sigma 1 (pure noise): the cell needs no overwrite before the first step.
-    full_prompts = [format_prompt(p or IMAGE_SUBJECT, settings.frames, template) for p in prompts]
+    full_prompts = [format_prompt(p or IMAGE_SUBJECT, settings.frames, settings.template) for p in prompts]
     return denoise(pipe, full_prompts, latents, settings, on_step_end=overwrite)

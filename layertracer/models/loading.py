@@ -1,8 +1,9 @@
-"""Load FLUX.1 (diffusers `FluxPipeline`) and a LayerTracer LoRA, with one clear ModelError for every way it fails.
+"""Load FLUX.1 (diffusers `FluxPipeline`) and LayerTracer LoRAs, with one clear ModelError for every way it fails.
 
 The same code loads the tiny test pipeline and the real 12B model: a local folder or a Hugging Face hub id,
-bf16 on CUDA and fp32 on CPU, a kohya or diffusers LoRA fused at the requested scale (fusing costs nothing per
-step, unlike an unfused adapter), optional model CPU offload and VAE tiling for small GPUs.
+optionally with the transformer from a single checkpoint file (`models.checkpoints`: BFL or diffusers keys, bf16
+or fp8), bf16 on CUDA and fp32 on CPU, LoRAs (kohya or diffusers) fused in order at their scales (fusing costs
+nothing per step, unlike unfused adapters), optional model CPU offload and VAE tiling for small GPUs.
 """
 
 from __future__ import annotations
@@ -13,39 +14,75 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from layertracer.errors import ModelError, error_line
+from layertracer.errors import ModelError, UserError, error_line
+from layertracer.models.presets import get_preset
 
 if TYPE_CHECKING:
     from diffusers import FluxPipeline
 
 ADAPTER_NAME = "layertracer"
-# Image2Layers: the last cell pinned noised to each step's sigma (the public LayerTracer LoRAs), or clean (LoRAs
-# trained here in image2layers mode, which record it under this safetensors metadata key).
+# Image2Layers: the last cell pinned noised to each step's sigma, or clean (the authors' released code and the
+# presets; LoRAs trained here in image2layers mode record it under this safetensors metadata key).
 Reference = Literal["noised", "clean"]
 REFERENCE_CHOICES = ("auto", "noised", "clean")
 LORA_REFERENCE_KEY = "layertracer.image2layers_reference"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+LORA_SCALE_SUFFIX = re.compile(r"^(?P<path>.+):(?P<scale>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)$")
+
+
+@dataclass(frozen=True)
+class LoraWeights:
+    """One LoRA to fuse: a .safetensors file, a folder holding one, or a hub id; `scale` its strength."""
+
+    path: str
+    scale: float = 1.0
+
+    @classmethod
+    def parse(cls, text: str, default_scale: float = 1.0) -> LoraWeights:
+        """`PATH` or `PATH:SCALE`; the scale is read only from a trailing `:<number>`, so `C:\\x.safetensors` and
+        `s3://b/x.safetensors` are paths."""
+        match = LORA_SCALE_SUFFIX.match(text)
+        if match is None:
+            return cls(text, default_scale)
+        return cls(match["path"], float(match["scale"]))
+
+    def label(self) -> str:
+        return self.path if self.scale == 1.0 else f"{self.path}:{self.scale:g}"
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Which model and LoRA to load and how to place them.
+    """Which model, transformer checkpoint and LoRAs to load and how to place them.
 
-    `model`/`lora`: a local path or a hub id (hub ids are read from the local Hugging Face cache unless
-    `allow_download`). `device`: None picks CUDA when present. `offload`: keep weights in CPU memory and move each
-    component to the GPU while it runs (CUDA only). `compile_transformer`: `torch.compile` the transformer.
-    `reference`: how Image2Layers pins the last cell ("auto": what the LoRA's metadata says, else "noised").
+    `model`: a local path or a hub id (hub ids are read from the local Hugging Face cache unless
+    `allow_download`). `transformer`: a single checkpoint file (BFL or diffusers keys, bf16 or fp8) or transformer
+    folder replacing the model's transformer. `loras`: fused in order, each at its scale (plain paths are taken at
+    scale 1). `fp8`: keep the transformer's weights in float8 e4m3 and compute in bf16 (fp32 on CPU); automatic
+    for an fp8 checkpoint. `preset`: the rows' default preset (`models.presets`). `device`: None picks CUDA when
+    present. `offload`: keep weights in CPU memory and move each component to the GPU while it runs (CUDA only).
+    `compile_transformer`: `torch.compile` the transformer. `reference`: how Image2Layers pins the last cell
+    ("auto": clean if a LoRA's metadata or the preset says so, else noised).
     """
 
     model: str
-    lora: str | None = None
-    lora_scale: float = 1.0
+    loras: tuple[LoraWeights, ...] = ()
+    transformer: str | None = None
+    fp8: bool = False
+    preset: str | None = None
     device: str | None = None
     offload: bool = False
     vae_tiling: bool = False
     allow_download: bool = False
     compile_transformer: bool = False
     reference: str = "auto"
+
+    def __post_init__(self) -> None:
+        loras = tuple(lora if isinstance(lora, LoraWeights) else LoraWeights(str(lora)) for lora in self.loras)
+        object.__setattr__(self, "loras", loras)
+
+    def lora_label(self) -> str | None:
+        """The LoRAs as one line (`a.safetensors, b.safetensors:0.8`), or None without any."""
+        return ", ".join(lora.label() for lora in self.loras) or None
 
 
 def resolve_device(device: str | None) -> str:
@@ -59,25 +96,28 @@ def resolve_device(device: str | None) -> str:
 
 
 def load_pipeline(config: ModelConfig) -> FluxPipeline:
-    """A ready-to-call FluxPipeline on its device, LoRA fused, in eval mode."""
+    """A ready-to-call FluxPipeline on its device, LoRAs fused, in eval mode."""
     import torch
 
     device = resolve_device(config.device)
-    if config.offload and not device.startswith("cuda"):
-        raise ModelError("--offload needs a CUDA device (it moves components between CPU and GPU memory)")
-    if config.reference not in REFERENCE_CHOICES:
-        raise ModelError(f"reference must be one of {', '.join(REFERENCE_CHOICES)}, got {config.reference!r}")
-    if config.compile_transformer and not device.startswith("cuda"):
-        raise ModelError("--compile needs a CUDA device (on the CPU compiling costs more than it saves)")
-    if not math.isfinite(config.lora_scale):
-        raise ModelError(f"LoRA scale must be a finite number, got {config.lora_scale}")
+    _check(config, device)
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    lora = _lora_source(config.lora, config.allow_download) if config.lora else None
-    pipe = _from_pretrained(config.model, dtype, config.allow_download)
-    if not config.offload:
+    sources = [_lora_source(lora.path, config.allow_download) for lora in config.loras]
+    transformer, fp8_file = None, False
+    if config.transformer:
+        from layertracer.models.checkpoints import load_transformer
+
+        transformer, fp8_file = load_transformer(config.transformer, config.model, dtype, config.allow_download)
+    pipe = _from_pretrained(config.model, dtype, config.allow_download, transformer)
+    fp8 = config.fp8 or fp8_file
+    if not config.offload and not fp8:
         pipe.to(device)  # fuse on the GPU: much faster than fusing 12B parameters on the CPU
-    if lora:
-        fuse_lora(pipe, config.lora, lora, config.lora_scale)
+    for lora, source in zip(config.loras, sources):
+        fuse_lora(pipe, lora.path, source, lora.scale)
+    if fp8:  # after fusing, so the LoRAs are fused in full precision; the bf16 weights never reach the GPU
+        pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+        if not config.offload:
+            pipe.to(device)
     if config.offload:
         pipe.enable_model_cpu_offload(device=device)
     if config.vae_tiling:
@@ -87,7 +127,25 @@ def load_pipeline(config: ModelConfig) -> FluxPipeline:
     return pipe
 
 
-def _from_pretrained(model: str, dtype, allow_download: bool) -> FluxPipeline:
+def _check(config: ModelConfig, device: str) -> None:
+    """Refuse settings that cannot work before anything loads."""
+    if config.offload and not device.startswith("cuda"):
+        raise ModelError("--offload needs a CUDA device (it moves components between CPU and GPU memory)")
+    if config.reference not in REFERENCE_CHOICES:
+        raise ModelError(f"reference must be one of {', '.join(REFERENCE_CHOICES)}, got {config.reference!r}")
+    if config.compile_transformer and not device.startswith("cuda"):
+        raise ModelError("--compile needs a CUDA device (on the CPU compiling costs more than it saves)")
+    for lora in config.loras:
+        if not math.isfinite(lora.scale):
+            raise ModelError(f"LoRA scale must be a finite number, got {lora.scale} for {lora.path}")
+    try:
+        get_preset(config.preset)
+    except UserError as exc:
+        raise ModelError(str(exc)) from None
+
+
+def _from_pretrained(model: str, dtype, allow_download: bool, transformer=None) -> FluxPipeline:
+    """The pipeline folder or hub id; `transformer`, when given, replaces the folder's own (which is not read)."""
     from diffusers import FluxPipeline
 
     path = Path(model).expanduser()
@@ -95,12 +153,14 @@ def _from_pretrained(model: str, dtype, allow_download: bool) -> FluxPipeline:
     if not path.exists() and not is_hub_id:
         raise ModelError(f"model folder not found: {model}")
     if path.exists() and not path.is_dir():
-        raise ModelError(f"model {model!r} is a file; pass the diffusers FluxPipeline folder")
+        raise ModelError(f"model {model!r} is a file; pass the diffusers FluxPipeline folder (and the file as "
+                         "--transformer)")
     if path.exists() and not (path / "model_index.json").is_file():
         raise ModelError(f"model folder {model!r} has no model_index.json (not a diffusers pipeline folder)")
+    extra = {} if transformer is None else {"transformer": transformer}
     try:
         pipe = FluxPipeline.from_pretrained(
-            model if is_hub_id else str(path), dtype=dtype, local_files_only=not allow_download
+            model if is_hub_id else str(path), dtype=dtype, local_files_only=not allow_download, **extra
         )
     except Exception as exc:  # diffusers/hub/safetensors raise many types; the user needs one line
         raise ModelError(_load_failure(model, is_hub_id and not allow_download, exc)) from None
@@ -134,18 +194,28 @@ def _lora_source(lora: str, allow_download: bool) -> tuple[str, dict]:
     raise ModelError(f"LoRA not found: {lora}")
 
 
-def image2layers_reference(config: ModelConfig) -> Reference:
-    """`config.reference`, or for "auto" what the LoRA records under LORA_REFERENCE_KEY; "noised" without one."""
+def reference_override(config: ModelConfig) -> Reference | None:
+    """`config.reference` when set, else "clean" when a LoRA records it under LORA_REFERENCE_KEY, else None (the
+    row's preset decides)."""
     if config.reference in ("noised", "clean"):
         return config.reference  # type: ignore[return-value]
-    file = _lora_file(config.lora) if config.lora else None
+    return "clean" if any(_records_clean(lora.path) for lora in config.loras) else None
+
+
+def image2layers_reference(config: ModelConfig) -> Reference:
+    """How Image2Layers pins the last cell for rows without their own preset."""
+    preset = get_preset(config.preset)
+    return reference_override(config) or ("clean" if preset else "noised")
+
+
+def _records_clean(lora: str) -> bool:
+    file = _lora_file(lora)
     if file is None:
-        return "noised"
+        return False
     from safetensors import safe_open
 
     with safe_open(str(file), "pt") as weights:
-        recorded = (weights.metadata() or {}).get(LORA_REFERENCE_KEY)
-    return "clean" if recorded == "clean" else "noised"
+        return (weights.metadata() or {}).get(LORA_REFERENCE_KEY) == "clean"
 
 
 def _lora_file(lora: str) -> Path | None:

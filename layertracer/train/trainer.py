@@ -20,10 +20,10 @@ import torch
 
 from layertracer.errors import UserError
 from layertracer.grid import split_grid
+from layertracer.models.denoise import MAX_SEQUENCE_LENGTH
 from layertracer.models.image2layers import encode_cells
 from layertracer.models.latents import VAE_SCALE, cell_token_indices
 from layertracer.models.loading import LORA_REFERENCE_KEY, ModelConfig, load_pipeline, resolve_device
-from layertracer.models.sampler import MAX_SEQUENCE_LENGTH
 from layertracer.train import checkpoint
 from layertracer.train.data import GridBatch, decode_batch
 from layertracer.train.flow import flow_loss, noise_batch, sample_timesteps

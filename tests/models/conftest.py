@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from layertracer.models.tiny import build_tiny_lora
+from layertracer.testing.tiny_flux import build_tiny_lora
 
 
 @pytest.fixture(scope="session")

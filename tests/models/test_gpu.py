@@ -16,14 +16,14 @@ ROW = SampleRequest(kind="text", prompt="a red cat", frames=4, seed=7, steps=2, 
 
 
 def test_loads_bf16_on_cuda(tiny_flux_dir: str, tiny_loras: dict) -> None:
-    pipe = load_pipeline(ModelConfig(tiny_flux_dir, lora=tiny_loras["kohya"]))
+    pipe = load_pipeline(ModelConfig(tiny_flux_dir, loras=(tiny_loras["kohya"],)))
     assert pipe.transformer.dtype == torch.bfloat16
     assert pipe.transformer.device.type == "cuda" and pipe.vae.device.type == "cuda"
 
 
 def test_offload_and_tiling_match_the_resident_pipeline(tiny_flux_dir: str, tiny_loras: dict) -> None:
-    resident = FluxSampler(ModelConfig(tiny_flux_dir, lora=tiny_loras["diffusers"])).sample([ROW])[0]
-    offloaded = FluxSampler(ModelConfig(tiny_flux_dir, lora=tiny_loras["diffusers"], offload=True)).sample([ROW])[0]
+    resident = FluxSampler(ModelConfig(tiny_flux_dir, loras=(tiny_loras["diffusers"],))).sample([ROW])[0]
+    offloaded = FluxSampler(ModelConfig(tiny_flux_dir, loras=(tiny_loras["diffusers"],), offload=True)).sample([ROW])[0]
     assert resident.error is None and offloaded.error is None
     assert np.abs(resident.grid.astype(int) - offloaded.grid.astype(int)).max() <= 1
     image = SampleRequest(kind="image", image=resident.grid, frames=4, seed=1, steps=2, cell_px=64)

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from layertracer.errors import ModelError
-from layertracer.models import FluxSampler, ModelConfig, SampleRequest, load_pipeline
+from layertracer.models import FluxSampler, LoraWeights, ModelConfig, SampleRequest, load_pipeline
 
 ROW = SampleRequest(kind="text", prompt="a red cat", frames=4, seed=7, steps=2, cell_px=64)
 
@@ -32,9 +32,9 @@ def test_loads_fp32_on_cpu_in_eval_mode(tiny_flux_dir: str) -> None:
 @pytest.mark.parametrize("fmt", ["diffusers", "kohya"])
 def test_lora_changes_the_output_and_scale_zero_does_not(tiny_flux_dir: str, tiny_loras: dict, fmt: str) -> None:
     base = grid(ModelConfig(tiny_flux_dir))
-    with_lora = grid(ModelConfig(tiny_flux_dir, lora=tiny_loras[fmt]))
-    half = grid(ModelConfig(tiny_flux_dir, lora=tiny_loras[fmt], lora_scale=0.5))
-    off = grid(ModelConfig(tiny_flux_dir, lora=tiny_loras[fmt], lora_scale=0.0))
+    with_lora = grid(ModelConfig(tiny_flux_dir, loras=(tiny_loras[fmt],)))
+    half = grid(ModelConfig(tiny_flux_dir, loras=(LoraWeights(tiny_loras[fmt], 0.5),)))
+    off = grid(ModelConfig(tiny_flux_dir, loras=(LoraWeights(tiny_loras[fmt], 0.0),)))
     changed = np.abs(with_lora.astype(int) - base).mean()
     assert changed > 5.0
     assert 0 < np.abs(half.astype(int) - base).mean() < changed
@@ -44,8 +44,8 @@ def test_lora_changes_the_output_and_scale_zero_does_not(tiny_flux_dir: str, tin
 def test_a_lora_folder_loads_like_its_file(tiny_flux_dir: str, tiny_loras: dict, tmp_path: Path) -> None:
     shutil.copy(tiny_loras["diffusers"], tmp_path / "pytorch_lora_weights.safetensors")
     assert np.array_equal(
-        grid(ModelConfig(tiny_flux_dir, lora=str(tmp_path))),
-        grid(ModelConfig(tiny_flux_dir, lora=tiny_loras["diffusers"])),
+        grid(ModelConfig(tiny_flux_dir, loras=(str(tmp_path),))),
+        grid(ModelConfig(tiny_flux_dir, loras=(tiny_loras["diffusers"],))),
     )
 
 
@@ -109,5 +109,5 @@ def test_wrong_loras_are_refused(tiny_flux_dir: str, tmp_path: Path) -> None:
     cases["garbage"] = (str(garbage), "does not fit this model: Unable to load weights")
     for name, (lora, message) in cases.items():
         with pytest.raises(ModelError, match=message) as caught:
-            load_pipeline(ModelConfig(tiny_flux_dir, lora=lora))
+            load_pipeline(ModelConfig(tiny_flux_dir, loras=(lora,)))
         assert "\n" not in str(caught.value), name

@@ -8,9 +8,9 @@ import torch
 
 from layertracer.grid import GridSpec, split_grid
 from layertracer.models import FluxSampler, ModelConfig, SampleRequest
+from layertracer.models.denoise import GridSettings, decode_grids
 from layertracer.models.image2layers import denoise_image2layers, encode_cells, prepare_reference
 from layertracer.models.latents import cell_token_indices
-from layertracer.models.sampler import SampleSettings, decode_grids
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_bad_rows_fail_alone(sampler: FluxSampler, red_disc: np.ndarray) -> None
 
 def test_image2layers_pins_the_last_cell_to_the_reference(sampler: FluxSampler, red_disc: np.ndarray) -> None:
     pipe = sampler.pipe
-    settings = SampleSettings(frames=9, cell_px=48, steps=4, guidance=1.0)
+    settings = GridSettings(frames=9, cell_px=48, steps=4, guidance=1.0)
     reference = encode_cells(pipe, [prepare_reference(red_disc, 48)])
     latents = denoise_image2layers(pipe, [red_disc], [None], [3], settings)
     last = cell_token_indices(144, 144, settings.spec, -1)
@@ -109,7 +109,7 @@ def test_image2layers_reference_modes(sampler: FluxSampler, red_disc: np.ndarray
     """What the transformer sees in the last cell at each step: the reference noised on its way from the cell's
     start noise (the public LoRAs), or the clean reference from the first step on (LoRAs trained here)."""
     pipe = sampler.pipe
-    settings = SampleSettings(frames=4, cell_px=64, steps=3, guidance=1.0)
+    settings = GridSettings(frames=4, cell_px=64, steps=3, guidance=1.0, reference=reference)
     encoded = encode_cells(pipe, [prepare_reference(red_disc, 64)])[0]
     last = cell_token_indices(128, 128, settings.spec, -1)
     seen = []
@@ -117,7 +117,7 @@ def test_image2layers_reference_modes(sampler: FluxSampler, red_disc: np.ndarray
         lambda _, args, kwargs: seen.append(kwargs["hidden_states"][0, last].clone()), with_kwargs=True
     )
     try:
-        latents = denoise_image2layers(pipe, [red_disc], [None], [3], settings, reference=reference)
+        latents = denoise_image2layers(pipe, [red_disc], [None], [3], settings)
     finally:
         hook.remove()
     assert len(seen) == 3 and torch.equal(latents[0, last], encoded)

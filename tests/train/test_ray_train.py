@@ -29,8 +29,8 @@ def test_two_workers_train_image2layers_and_save_one_lora(
     assert (out / LORA_FILE).stat().st_size > 0
     # The LoRA records that it saw the last cell clean, so Image2Layers sampling pins it clean ("auto").
     for lora in out.rglob(LORA_FILE):
-        assert image2layers_reference(ModelConfig(tiny_flux_dir, lora=str(lora))) == "clean"
-    assert image2layers_reference(ModelConfig(tiny_flux_dir, lora=str(out))) == "clean"
-    assert image2layers_reference(ModelConfig(tiny_flux_dir, lora=str(out), reference="noised")) == "noised"
+        assert image2layers_reference(ModelConfig(tiny_flux_dir, loras=(str(lora),))) == "clean"
+    assert image2layers_reference(ModelConfig(tiny_flux_dir, loras=(str(out),))) == "clean"
+    assert image2layers_reference(ModelConfig(tiny_flux_dir, loras=(str(out),), reference="noised")) == "noised"
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [1, 2] and all(e["loss"] > 0 for e in log)

@@ -51,9 +51,9 @@ def test_the_saved_lora_loads_and_changes_the_output(trained: Path, tiny_flux_di
     with safe_open(str(trained / LORA_FILE), "pt") as f:
         meta = json.loads(f.metadata()["lora_adapter_metadata"])
     assert meta["transformer.r"] == RANK and meta["transformer.lora_alpha"] == ALPHA
-    assert image2layers_reference(ModelConfig(tiny_flux_dir, lora=str(trained))) == "noised"  # a text-mode LoRA
+    assert image2layers_reference(ModelConfig(tiny_flux_dir, loras=(str(trained),))) == "noised"  # a text-mode LoRA
     base = FluxSampler(ModelConfig(tiny_flux_dir)).sample([ROW])[0].grid
-    tuned = FluxSampler(ModelConfig(tiny_flux_dir, lora=str(trained))).sample([ROW])[0].grid
+    tuned = FluxSampler(ModelConfig(tiny_flux_dir, loras=(str(trained),))).sample([ROW])[0].grid
     assert np.abs(base.astype(int) - tuned.astype(int)).mean() > 1.0
 
 

@@ -1,4 +1,5 @@
-"""A tiny random-weight FluxPipeline built offline, so tests exercise the real diffusers classes without a download.
+"""Test harness: a tiny random-weight FluxPipeline built offline, so tests exercise the real diffusers classes
+without a download.
 
 The shapes that tie Flux's parts together are the real ones (VAE 8x downsampling, 16 latent channels packed into
 64-channel tokens, `joint_attention_dim` = T5 `d_model`, `pooled_projection_dim` = CLIP hidden size); only the
