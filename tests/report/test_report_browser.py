@@ -9,7 +9,7 @@ import pytest
 
 from layertracer.images import decode_image
 from layertracer.metrics import layer_renders, mse
-from layertracer.report import write_report
+from layertracer.report import ReportOptions, write_report
 from tests.report.conftest import XSS_ID, XSS_PROMPT, OutFolder, build_out
 
 ICON_BLUE = np.array([40, 90, 200])
@@ -29,7 +29,16 @@ class ReportPage:
 
     def open(self, fragment: str = "") -> None:
         self.page.goto(self.url + fragment)
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until the page has drawn what the last action asked for (its data files load asynchronously)."""
+        self.page.wait_for_function("() => document.body.dataset.loading === '0'")
         self.page.evaluate("() => new Promise(requestAnimationFrame)")
+
+    def act(self, action: str, selector: str, *args: str) -> None:
+        getattr(self.page, action)(selector, *args)
+        self.settle()
 
     def screenshot(self, selector: str, name: str) -> np.ndarray:
         png = self.page.locator(selector).screenshot(path=str(self.shots / f"{name}.png"))
@@ -122,8 +131,8 @@ def test_untrusted_strings_show_as_text_and_never_run(tab: ReportPage) -> None:
     tab.page.wait_for_function("id => document.getElementById('icon-title').textContent === id", arg=XSS_ID)
     assert tab.page.locator("#icon-title").text_content() == XSS_ID
     tab.open()
-    tab.page.select_option("#filter-status", "all")
-    tab.page.fill("#filter-search", "alert(")
+    tab.act("select_option", "#filter-status", "all")
+    tab.act("fill", "#filter-search", "alert(")
     assert tab.page.locator("#gallery .card").count() == 2
     tab.screenshot("body", "escaped")
     assert tab.page.locator("img[src='x'], #gallery script, #gallery b").count() == 0
@@ -133,29 +142,46 @@ def test_untrusted_strings_show_as_text_and_never_run(tab: ReportPage) -> None:
 def test_filters_and_search(tab: ReportPage) -> None:
     tab.open()
     cards = tab.page.locator("#gallery .card")
-    tab.page.select_option("#filter-status", "error")
+    tab.act("select_option", "#filter-status", "error")
     assert cards.count() == 2
     assert tab.page.locator("#gallery .card.error").count() == 2
-    tab.page.select_option("#filter-status", "all")
-    tab.page.select_option("#filter-kind", "image")
+    tab.act("select_option", "#filter-status", "all")
+    tab.act("select_option", "#filter-kind", "image")
     assert cards.count() == 2
-    tab.page.select_option("#filter-kind", "all")
-    tab.page.fill("#filter-search", "HOUSE")
+    tab.act("select_option", "#filter-kind", "all")
+    tab.act("fill", "#filter-search", "HOUSE")
     assert cards.count() == 1
     assert tab.page.locator("#gallery .card .id").text_content() == "house-2"
+    tab.act("fill", "#filter-search", "yellow ico")  # every word must begin a word of the id or prompt
+    assert cards.count() == 1
+    tab.act("fill", "#filter-search", "yellow star")
+    assert cards.count() == 0
 
 
-def test_gallery_pages_through_many_icons(browser, tmp_path: Path) -> None:
+def test_gallery_pages_and_searches_across_shards(browser, tmp_path: Path) -> None:
+    """250 more rows in shards of 100 rows and a search index of tiny blocks: paging, search and the icon view
+    load the files they need, and a too-broad word says so."""
     out = build_out(tmp_path, extra_ok_rows=250)
-    write_report(str(out.path))
+    write_report(str(out.path), options=ReportOptions(shard_rows=100, layer_group_rows=10, search_block_bytes=64))
     tab = ReportPage(browser, out.path, tmp_path)
     tab.open()
     thumbs = tab.page.locator("#gallery img.thumb")
     assert thumbs.count() == 120
     assert all(thumbs.nth(i).get_attribute("loading") == "lazy" for i in (0, 119))
-    tab.page.click("#page-next")
-    tab.page.click("#page-next")
+    tab.act("click", "#page-next")
+    tab.act("click", "#page-next")
     assert tab.page.locator("#page-label").text_content() == "page 3 of 3"
     assert thumbs.count() == len(out.ok_rows) - 240
     assert tab.page.locator("#page-next").is_disabled()
-    assert tab.page_errors == []
+    tab.act("fill", "#filter-search", "bulk-0217")
+    assert [thumbs.nth(i).get_attribute("alt") for i in range(thumbs.count())] == ["bulk-0217"]
+    tab.act("click", "#gallery a.card")
+    tab.page.wait_for_selector("#layer-strip figure svg")
+    assert tab.page.locator("#icon-title").text_content() == "bulk-0217"
+    assert tab.page.locator("#layer-strip figure").count() == 4
+    tab.open()
+    tab.act("fill", "#filter-search", "bulk 2")  # words starting with "2" span many of these small blocks
+    assert tab.page.locator("#search-note").is_visible()
+    assert '"2"' in tab.page.locator("#search-note").text_content()
+    assert tab.page.locator("#gallery-count").text_content() == "250 of 256 rows match"
+    assert tab.page_errors == [] and tab.dialogs == []

@@ -27,27 +27,42 @@ def report_data(fs: fsspec.AbstractFileSystem, report_path: str) -> dict:
     return read_script_json(fs.cat_file(f"{report_path}/data.js"), "window.LAYERTRACER_REPORT = ", ";\n")
 
 
+def report_rows(fs: fsspec.AbstractFileSystem, report_path: str) -> list[dict]:
+    """Every row of every shard the report wrote, in position order."""
+    data = report_data(fs, report_path)
+    rows = []
+    for shard in range(-(-data["rows"] // data["shardRows"])):
+        rows += read_script_json(fs.cat_file(f"{report_path}/rows/{shard}.js"), f"window.layertracerRows({shard}, ",
+                                 ");\n")
+    return rows
+
+
+def layer_data(report: Path, row: dict, group_rows: int = 100) -> dict:
+    group = row["n"] // group_rows
+    groups = read_script_json((report / "layers" / f"{group}.js").read_bytes(), f"window.layertracerLayers({group}, ",
+                              ");\n")
+    return groups[str(row["n"])]
+
+
 def test_report_files_links_and_escaping(out_folder: OutFolder) -> None:
     result = write_report(str(out_folder.path))
     report = out_folder.path / "report"
     assert result.index_uri == str(report / "index.html")
     assert (result.rows, result.ok, result.errors, result.layer_data_missing) == (6, 4, 2, 0)
-    assert {p.name for p in report.iterdir()} == {"index.html", "report.css", "report.js", "data.js", "icons"}
-    raw = (report / "data.js").read_bytes()
-    assert b"<" not in raw and b">" not in raw, "index strings must not be able to open or close a tag"
-    data = report_data(fsspec.filesystem("file"), str(report))
-    rows = {r["id"]: r for r in data["rows"]}
+    assert {p.name for p in report.iterdir()} == {
+        "index.html", "report.css", "report.js", "data.js", "rows", "layers", "search",
+    }
+    for script in [report / "data.js", *report.glob("*/*.js")]:
+        raw = script.read_bytes()
+        assert b"<" not in raw and b">" not in raw, f"{script}: index strings must not open or close a tag"
+    rows = {r["id"]: r for r in report_rows(fsspec.filesystem("file"), str(report))}
     assert rows["star-1"]["status"] == "ok", "the latest row per (manifest, row) wins over the superseded one"
     assert rows["star-1"]["source"] == XSS_PROMPT
     assert rows["star-1"]["svg"] == "../svg/star-1.svg" and rows["star-1"]["grid"] == "../frames/star-1.png"
-    layers = read_script_json(
-        (report / rows["star-1"]["layerData"]).read_bytes(),
-        f"window.layertracerIconLoaded({rows['star-1']['n']}, ",
-        ");\n",
-    )
+    layers = layer_data(report, rows["star-1"])
     assert layers["layers"] == rows["star-1"]["n_layers"]
     assert sum(layers["pathsPerLayer"]) == rows["star-1"]["n_paths"]
-    assert all(r["layerData"] is None for r in data["rows"] if r["status"] == "error")
+    assert all("layers" not in r for r in rows.values() if r["status"] == "error")
 
 
 def test_unreadable_svg_loses_only_its_layer_view(tmp_path: Path) -> None:
@@ -56,10 +71,10 @@ def test_unreadable_svg_loses_only_its_layer_view(tmp_path: Path) -> None:
     (out.path / "svg" / "grid-4.svg").unlink()
     result = write_report(str(out.path))
     assert (result.ok, result.layer_data_missing) == (4, 2)
-    rows = {r["id"]: r for r in report_data(fsspec.filesystem("file"), str(out.path / "report"))["rows"]}
-    assert "not a readable SVG" in rows["house-2"]["layerDataError"]
+    rows = {r["id"]: r for r in report_rows(fsspec.filesystem("file"), str(out.path / "report"))}
+    assert "not a readable SVG" in rows["house-2"]["layerDataError"] and "layers" not in rows["house-2"]
     assert "no such file" in rows["grid-4"]["layerDataError"]
-    assert rows["star-1"]["layerData"] == "icons/0.js"
+    assert rows["star-1"]["layers"] is True
 
 
 def test_report_on_object_storage(tmp_path: Path, s3_storage_options: dict) -> None:
@@ -77,10 +92,10 @@ def test_report_on_object_storage(tmp_path: Path, s3_storage_options: dict) -> N
 
     code = main(["report", "s3://lt-report/out", "--storage-options", json.dumps(s3_storage_options)])
     assert code == 0
-    assert fs.exists("lt-report/out/report/index.html") and fs.exists("lt-report/out/report/icons/3.js")
-    rows = {r["id"]: r for r in report_data(fs, "lt-report/out/report")["rows"]}
-    assert rows["photo-3"]["svg"] == "../svg/photo-3.svg" and rows["photo-3"]["layerData"] == "icons/2.js"
-    assert all(r["layerData"] for r in rows.values() if r["status"] == "ok")
+    assert fs.exists("lt-report/out/report/index.html") and fs.exists("lt-report/out/report/layers/0.js")
+    rows = {r["id"]: r for r in report_rows(fs, "lt-report/out/report")}
+    assert rows["photo-3"]["svg"] == "../svg/photo-3.svg"
+    assert all(r.get("layers") for r in rows.values() if r["status"] == "ok")
 
 
 def test_icon_layers_keeps_only_checked_paths_and_groups() -> None:

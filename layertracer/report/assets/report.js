@@ -1,24 +1,137 @@
 /* layertracer report: gallery, one view per icon with a layer slider, and the failed rows.
  *
- * Rows come from data.js (window.LAYERTRACER_REPORT); an icon's layer data from icons/N.js, loaded on demand.
- * Every value from the index or an SVG is untrusted: it reaches the DOM only through textContent,
- * setAttribute on whitelisted SVG attributes, or img.src of links the report wrote itself.
+ * data.js (window.LAYERTRACER_REPORT) holds what the first paint needs: the summary, every row's status and
+ * kind (run-length encoded) and the first word of each search block. Everything else is loaded with
+ * <script src> when a page needs it (file:// pages may not fetch()): rows in shards (rows/S.js), an icon's
+ * layer data in groups (layers/G.js), the search index in blocks (search/B.js). So a million-row report opens
+ * as fast as a small one. Every value from the index or an SVG is untrusted: it reaches the DOM only through
+ * textContent, setAttribute on whitelisted SVG attributes, or img.src of links the report wrote itself.
  */
 "use strict";
 
 (function () {
   const SVG_NS = "http://www.w3.org/2000/svg";
   const PAGE_SIZE = 120;
+  const MAX_SEARCH_BLOCKS = 8; // a word that begins more words than this many blocks hold is too broad
   const SVG_TAGS = new Set(["g", "path"]);
   const SVG_ATTRIBUTES = new Set([
     "d", "fill", "fill-opacity", "fill-rule", "opacity", "stroke", "stroke-width", "stroke-opacity", "transform",
   ]);
+  const WORD_SEPARATORS = /[^\p{L}\p{N}]+/u;
 
   const report = window.LAYERTRACER_REPORT;
-  const rows = report.rows;
-  const layerData = new Map();
-  const state = { status: "ok", kind: "all", search: "", page: 0, filtered: [], current: null };
+  const total = report.rows;
+  const facets = decodeFacets(report.facets);
+  const state = { status: "ok", kind: "all", search: "", page: 0, errorsPage: 0, filtered: new Int32Array(0), current: null, ticket: 0 };
   const $ = (id) => document.getElementById(id);
+
+  /* ---------- data files, loaded on demand ---------- */
+
+  function decodeFacets({ combos, runs }) {
+    const codes = new Uint16Array(total);
+    for (let i = 0, at = 0; i < runs.length; i += 2) {
+      codes.fill(runs[i], at, at + runs[i + 1]);
+      at += runs[i + 1];
+    }
+    return { combos, codes };
+  }
+
+  /* One loader per kind of data file: the file calls window[callback](key, value); load(key) resolves to it. */
+  function loader(callback, path) {
+    const loaded = new Map();
+    const pending = new Map();
+    window[callback] = (key, value) => loaded.set(key, value);
+    return (key) => {
+      if (loaded.has(key)) return Promise.resolve(loaded.get(key));
+      if (!pending.has(key)) {
+        pending.set(key, new Promise((resolve, reject) => {
+          const script = document.createElement("script");
+          script.src = path(key);
+          script.onload = () => { script.remove(); pending.delete(key); resolve(loaded.get(key)); };
+          script.onerror = () => { script.remove(); pending.delete(key); reject(new Error(`Could not load ${script.src}`)); };
+          document.head.append(script);
+        }));
+      }
+      return pending.get(key);
+    };
+  }
+
+  const loadShard = loader("layertracerRows", (shard) => `rows/${shard}.js`);
+  const loadLayers = loader("layertracerLayers", (group) => `layers/${group}.js`);
+  const loadSearchBlock = loader("layertracerSearch", (block) => `search/${block}.js`);
+
+  /* The rows at report positions `positions`, in that order (shards loaded in parallel). */
+  async function rowsAt(positions) {
+    const shards = [...new Set(Array.from(positions, (n) => Math.floor(n / report.shardRows)))];
+    const byN = new Map();
+    for (const rows of await Promise.all(shards.map(loadShard))) for (const row of rows) byN.set(row.n, row);
+    return Array.from(positions, (n) => byN.get(n)).filter(Boolean);
+  }
+
+  /* ---------- filters and search over positions ---------- */
+
+  function positionsWhere(keep, within) {
+    const allowed = facets.combos.map(([status, kind]) => keep(status, kind));
+    const out = new Int32Array(within ? within.length : total);
+    let count = 0;
+    if (within) { for (const n of within) if (allowed[facets.codes[n]]) out[count++] = n; }
+    else { for (let n = 0; n < total; n += 1) if (allowed[facets.codes[n]]) out[count++] = n; }
+    return out.subarray(0, count);
+  }
+
+  function statusKindFilter(status, kind) {
+    return (rowStatus, rowKind) => {
+      if (rowStatus === null && rowKind === null) return false; // a position whose row could not be read
+      if (status !== "all" && (rowStatus === "ok") !== (status === "ok")) return false;
+      return kind === "all" || rowKind === kind;
+    };
+  }
+
+  function lastAtMost(sorted, word) { // index of the last block whose first word is <= word, or -1
+    let low = 0, high = sorted.length;
+    while (low < high) { const mid = (low + high) >> 1; if (sorted[mid] <= word) low = mid + 1; else high = mid; }
+    return low - 1;
+  }
+
+  /* Positions of the rows holding a word that starts with `prefix`; null when too many words do. */
+  async function prefixPositions(prefix) {
+    const blocks = report.searchBlocks;
+    const first = Math.max(0, lastAtMost(blocks, prefix));
+    const last = lastAtMost(blocks, prefix + "\uffff");
+    if (last - first + 1 > MAX_SEARCH_BLOCKS) return null;
+    const found = [];
+    for (let b = first; b <= last; b += 1) {
+      for (const entry of await loadSearchBlock(b)) {
+        if (!entry[0].startsWith(prefix)) continue;
+        for (let i = 1, n = 0; i < entry.length; i += 1) { n += entry[i]; found.push(n); }
+      }
+    }
+    return Int32Array.from(new Set(found)).sort();
+  }
+
+  function intersect(a, b) {
+    const out = new Int32Array(Math.min(a.length, b.length));
+    let i = 0, j = 0, count = 0;
+    while (i < a.length && j < b.length) {
+      if (a[i] < b[j]) i += 1; else if (a[i] > b[j]) j += 1; else { out[count++] = a[i]; i += 1; j += 1; }
+    }
+    return out.subarray(0, count);
+  }
+
+  /* Rows whose id or source has, for every word of the query, a word starting with it: {positions, note}. */
+  async function searchPositions(query) {
+    const words = [...new Set(query.split(WORD_SEPARATORS).filter(Boolean))];
+    let positions = null;
+    const broad = [];
+    for (const word of words) {
+      const found = await prefixPositions(word);
+      if (found === null) broad.push(word);
+      else positions = positions === null ? found : intersect(positions, found);
+    }
+    const note = broad.length ? `Too many words begin with ${broad.map((w) => `"${w}"`).join(", ")}: type more of it.` : "";
+    if (!words.length) return { positions: null, note: "" };
+    return { positions: positions ?? new Int32Array(0), note };
+  }
 
   function element(tag, className, text) {
     const node = document.createElement(tag);
@@ -61,7 +174,7 @@
     parts.push(`output ${report.out}`, `written ${report.generated_at}`);
     $("summary").textContent = parts.join(" · ");
     $("error-count").textContent = s.error ? String(s.error) : "";
-    const kinds = [...new Set(rows.map((r) => r.kind).filter((k) => k !== null && k !== undefined))].sort();
+    const kinds = [...new Set(facets.combos.map(([, kind]) => kind).filter((k) => k !== null))].sort();
     for (const kind of kinds) {
       const option = element("option", null, kind);
       option.value = String(kind);
@@ -70,16 +183,6 @@
   }
 
   /* ---------- gallery ---------- */
-
-  function matches(row) {
-    if (state.status !== "all" && (row.status === "ok") !== (state.status === "ok")) return false;
-    if (state.kind !== "all" && row.kind !== state.kind) return false;
-    if (state.search) {
-      const haystack = `${row.id ?? ""}\n${row.source ?? ""}`.toLowerCase();
-      if (!haystack.includes(state.search)) return false;
-    }
-    return true;
-  }
 
   function card(row) {
     const link = element("a", row.status === "ok" ? "card" : "card error");
@@ -102,16 +205,38 @@
     return link;
   }
 
-  function renderGallery() {
-    state.filtered = rows.filter(matches);
+  /* Work that loads data runs async; only the latest request may draw, and body[data-loading] says when it is
+   * done (tests and benchmarks wait for "0"). */
+  function begin() {
+    state.ticket += 1;
+    document.body.dataset.loading = "1";
+    return state.ticket;
+  }
+
+  function finish(ticket) {
+    if (ticket !== state.ticket) return false;
+    document.body.dataset.loading = "0";
+    if (window.layertracerFirstPaintMs === undefined) window.layertracerFirstPaintMs = performance.now();
+    return true;
+  }
+
+  async function renderGallery() {
+    const ticket = begin();
+    const found = state.search ? await searchPositions(state.search) : { positions: null, note: "" };
+    if (ticket !== state.ticket) return;
+    state.filtered = positionsWhere(statusKindFilter(state.status, state.kind), found.positions);
     const pages = Math.max(1, Math.ceil(state.filtered.length / PAGE_SIZE));
     state.page = Math.min(state.page, pages - 1);
-    const shown = state.filtered.slice(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE);
+    const shown = await rowsAt(state.filtered.subarray(state.page * PAGE_SIZE, (state.page + 1) * PAGE_SIZE));
+    if (ticket !== state.ticket) return;
     $("gallery").replaceChildren(...shown.map(card));
-    $("gallery-count").textContent = `${state.filtered.length} of ${rows.length} rows match`;
-    $("page-label").textContent = `page ${state.page + 1} of ${pages}`;
+    $("gallery-count").textContent = `${formatNumber(state.filtered.length)} of ${formatNumber(total)} rows match`;
+    $("search-note").textContent = found.note;
+    $("search-note").hidden = !found.note;
+    $("page-label").textContent = `page ${formatNumber(state.page + 1)} of ${formatNumber(pages)}`;
     $("page-prev").disabled = state.page === 0;
     $("page-next").disabled = state.page >= pages - 1;
+    finish(ticket);
   }
 
   function bindFilters() {
@@ -120,12 +245,15 @@
       state.kind = $("filter-kind").value;
       state.search = $("filter-search").value.trim().toLowerCase();
       state.page = 0;
-      renderGallery();
+      draw(renderGallery);
     };
     $("filters").addEventListener("input", update);
     $("filters").addEventListener("submit", (event) => event.preventDefault());
-    $("page-prev").addEventListener("click", () => { state.page -= 1; renderGallery(); window.scrollTo(0, 0); });
-    $("page-next").addEventListener("click", () => { state.page += 1; renderGallery(); window.scrollTo(0, 0); });
+    const turn = (key, step, render) => () => { state[key] += step; draw(render); window.scrollTo(0, 0); };
+    $("page-prev").addEventListener("click", turn("page", -1, renderGallery));
+    $("page-next").addEventListener("click", turn("page", 1, renderGallery));
+    $("errors-prev").addEventListener("click", turn("errorsPage", -1, renderErrors));
+    $("errors-next").addEventListener("click", turn("errorsPage", 1, renderErrors));
   }
 
   /* ---------- one icon ---------- */
@@ -162,20 +290,25 @@
       }));
   }
 
+  /* Previous and next positions: within the gallery's matches when `n` is one of them, else in the index. */
   function neighbours(n) {
-    const list = state.filtered.some((r) => r.n === n) ? state.filtered : rows;
-    const at = list.findIndex((r) => r.n === n);
-    return [list[at - 1], list[at + 1]];
+    const list = state.filtered;
+    let low = 0, high = list.length;
+    while (low < high) { const mid = (low + high) >> 1; if (list[mid] < n) low = mid + 1; else high = mid; }
+    if (list[low] === n) return [low > 0 ? list[low - 1] : null, low + 1 < list.length ? list[low + 1] : null];
+    return [n > 0 ? n - 1 : null, n + 1 < total ? n + 1 : null];
   }
 
-  function renderIcon(n) {
-    const row = rows[n];
-    if (!row) { location.hash = ""; return; }
+  async function renderIcon(n) {
+    const ticket = begin();
+    const [row] = n < total ? await rowsAt([n]) : [];
+    if (ticket !== state.ticket) return;
+    if (!row) { finish(ticket); location.hash = ""; return; }
     state.current = n;
     window.scrollTo(0, 0);
     const [previous, next] = neighbours(n);
-    setLink("icon-prev", previous ? `#icon=${previous.n}` : null);
-    setLink("icon-next", next ? `#icon=${next.n}` : null);
+    setLink("icon-prev", previous !== null ? `#icon=${previous}` : null);
+    setLink("icon-next", next !== null ? `#icon=${next}` : null);
     $("icon-title").textContent = rowTitle(row);
     $("icon-source").textContent = row.source ?? "";
     const ok = row.status === "ok";
@@ -183,19 +316,22 @@
     $("layer-strip").replaceChildren();
     $("layer-stage").replaceChildren();
     renderFigures(row);
-    if (!ok) return;
-    setImage("icon-svg", row.svg);
-    setLink("icon-svg-link", row.svg);
-    setImage("icon-grid", row.grid);
-    setLink("icon-grid-link", row.grid);
-    showProblem(null);
-    if (!row.layerData) {
-      showProblem(`No layer view: ${row.layerDataError ?? "the SVG is not under the output folder"}`);
-    } else if (layerData.has(n)) {
-      drawLayers(layerData.get(n));
-    } else {
-      loadLayerData(row);
+    if (ok) {
+      setImage("icon-svg", row.svg);
+      setLink("icon-svg-link", row.svg);
+      setImage("icon-grid", row.grid);
+      setLink("icon-grid-link", row.grid);
+      showProblem(row.layers ? null : `No layer view: ${row.layerDataError ?? "the index has no SVG for this row"}`);
+      if (row.layers) {
+        try {
+          const group = await loadLayers(Math.floor(n / report.layerGroupRows));
+          if (ticket === state.ticket) drawLayers(group[String(n)]);
+        } catch (error) {
+          if (ticket === state.ticket) showProblem(error.message);
+        }
+      }
     }
+    finish(ticket);
   }
 
   function showProblem(message) {
@@ -203,19 +339,6 @@
     $("layer-problem").textContent = message ?? "";
     $("layer-slider").disabled = Boolean(message);
   }
-
-  function loadLayerData(row) {
-    const script = document.createElement("script");
-    script.src = row.layerData;
-    script.onerror = () => { script.remove(); if (state.current === row.n) showProblem(`Could not load ${row.layerData}`); };
-    script.onload = () => script.remove();
-    document.head.append(script);
-  }
-
-  window.layertracerIconLoaded = function (n, data) {
-    layerData.set(n, data);
-    if (state.current === n && !$("icon-view").hidden) drawLayers(data);
-  };
 
   function svgNode(node, only, layer) {
     if (!SVG_TAGS.has(node.tag)) return null;
@@ -278,10 +401,16 @@
 
   /* ---------- errors ---------- */
 
-  function renderErrors() {
-    const failed = rows.filter((r) => r.status !== "ok");
-    $("errors-count").textContent = failed.length ? `${failed.length} of ${rows.length} rows failed` : "No row failed.";
-    $("errors-body").replaceChildren(...failed.map((row) => {
+  async function renderErrors() {
+    const ticket = begin();
+    const failed = positionsWhere(statusKindFilter("error", "all"), null);
+    const pages = Math.max(1, Math.ceil(failed.length / PAGE_SIZE));
+    state.errorsPage = Math.min(state.errorsPage, pages - 1);
+    const shown = await rowsAt(failed.subarray(state.errorsPage * PAGE_SIZE, (state.errorsPage + 1) * PAGE_SIZE));
+    if (ticket !== state.ticket) return;
+    $("errors-count").textContent = failed.length
+      ? `${formatNumber(failed.length)} of ${formatNumber(total)} rows failed` : "No row failed.";
+    $("errors-body").replaceChildren(...shown.map((row) => {
       const tr = element("tr");
       const idCell = element("td");
       const link = element("a", null, rowTitle(row));
@@ -291,6 +420,10 @@
         element("td", null, row.source), element("td", "message", row.error));
       return tr;
     }));
+    $("errors-page").textContent = `page ${formatNumber(state.errorsPage + 1)} of ${formatNumber(pages)}`;
+    $("errors-prev").disabled = state.errorsPage === 0;
+    $("errors-next").disabled = state.errorsPage >= pages - 1;
+    finish(ticket);
   }
 
   /* ---------- routing ---------- */
@@ -299,11 +432,18 @@
     const icon = /^#icon=(\d+)$/.exec(location.hash);
     const view = icon ? "icon" : location.hash === "#errors" ? "errors" : "gallery";
     for (const name of ["gallery", "icon", "errors"]) $(`${name}-view`).hidden = name !== view;
-    if (view === "icon") renderIcon(Number(icon[1]));
-    else {
-      state.current = null;
-      if (view === "errors") renderErrors(); else renderGallery();
-    }
+    if (view !== "icon") state.current = null;
+    draw(view === "icon" ? () => renderIcon(Number(icon[1])) : view === "errors" ? renderErrors : renderGallery);
+  }
+
+  /* Run an async render; a data file that cannot be loaded is said on the page, not thrown. */
+  function draw(render) {
+    $("load-problem").hidden = true;
+    render().catch((error) => {
+      $("load-problem").textContent = `${error.message} (is the report folder complete?)`;
+      $("load-problem").hidden = false;
+      document.body.dataset.loading = "0";
+    });
   }
 
   renderHeader();
