@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from layertracer import images
@@ -13,6 +14,13 @@ from layertracer.grid import ORDERS, GridSpec
 from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits
 from layertracer.storage import write_bytes_atomic
 from layertracer.vectorize import LayeredSVG, TraceOptions
+
+
+def flag_names(message: str, fields: Iterable[str]) -> str:
+    """A library message about option `fields` (named as in their dataclass) with each named as its flag."""
+    for name in fields:
+        message = re.sub(rf"(?<![\w-]){name}\b", "--" + name.replace("_", "-"), message)
+    return message
 
 
 def add_trace_options(parser: argparse.ArgumentParser) -> None:

@@ -15,19 +15,74 @@ from fsspec.core import url_to_fs
 from layertracer.errors import StorageError
 
 StorageOptions = dict[str, Any]
-# With botocore's defaults (60 s connect and read timeouts) times s3fs's own 5 retries, one request to a silent S3
-# endpoint took 7 minutes here: a batch job must fail that row sooner. botocore's jittered retries ride out short
-# outages (max_attempts counts retries: 5 wait ~15 s in all on average, at most 31 s).
 TEMPORARY_MARK = ".tmp-"  # local writes go to NAME.tmp-UUID first, then are renamed to NAME
-S3_CLIENT_DEFAULTS = {"connect_timeout": 5, "read_timeout": 10, "retries": {"max_attempts": 5, "mode": "standard"}}
+# botocore's defaults (60 s timeouts) times s3fs's own retries held one request to a silent S3 endpoint for 7
+# minutes: a batch job must fail that row, and the circuit breaker see a dead store, far sooner (README,
+# "Reliability", has the measured times). botocore's jittered retries ride out short outages (max_attempts counts
+# retries: 4 wait 7.5 s in all on average, at most 15 s); s3fs's retries on top (S3_FS_RETRIES) would repeat
+# botocore's whole budget for each read timeout.
+S3_CLIENT_DEFAULTS = {"connect_timeout": 3, "read_timeout": 8, "retries": {"max_attempts": 4, "mode": "standard"}}
+S3_FS_RETRIES = 1
+# Exception classes (by name, at any depth of the cause chain, also as a base class) that mean the store did not
+# answer at all: botocore's, aiohttp's, and Python's own ConnectionError/TimeoutError.
+CONNECTION_ERRORS = frozenset({
+    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+    "ClientConnectorError", "ServerDisconnectedError", "ServerTimeoutError", "ConnectionError", "TimeoutError",
+})
+
+
+class StoreFailure(StorageError):
+    """The store failed (not the object: a missing or forbidden key is a plain StorageError): a rerun may succeed."""
+
+
+class StoreUnreachable(StoreFailure):
+    """The store did not answer at all, after its retries: `endpoint` names it (what the circuit breaker counts)."""
+
+    def __init__(self, message: str, endpoint: str | None) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
 
 
 def filesystem(uri: str, storage_options: StorageOptions | None = None) -> tuple[fsspec.AbstractFileSystem, str]:
     """(filesystem, path inside it) for a URI or local path."""
     try:
-        return url_to_fs(uri, **_with_defaults(uri, storage_options or {}))
+        fs, path = url_to_fs(uri, **_with_defaults(uri, storage_options or {}))
     except (ImportError, ValueError) as exc:
         raise StorageError(f"{uri}: unsupported storage ({exc})") from None
+    if {"s3", "s3a"} & set(_protocols(fs)):
+        fs.retries = S3_FS_RETRIES  # s3fs takes no argument for it; every instance here wants the same
+    return fs, path
+
+
+def endpoint(uri: str, storage_options: StorageOptions | None = None) -> str | None:
+    """The server a URI's requests go to (what the circuit breaker counts failures by); None for local files."""
+    if not is_remote(uri):
+        return None
+    options = storage_options or {}
+    url = options.get("endpoint_url") or options.get("client_kwargs", {}).get("endpoint_url")
+    scheme, rest = uri.split("://", 1)
+    if url:
+        return str(url)
+    return "the AWS S3 endpoint" if scheme in ("s3", "s3a") else f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def is_connection_error(exc: BaseException | None) -> bool:
+    """Whether `exc` (or an exception it was raised from) says the store did not answer."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if CONNECTION_ERRORS & {cls.__name__ for cls in type(exc).__mro__}:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def store_failure(uri: str, action: str, exc: Exception, storage_options: StorageOptions | None) -> StoreFailure:
+    """The one-line error of a store that failed on `uri`: StoreUnreachable when it did not answer at all."""
+    message = f"{uri}: cannot {action} ({exc if isinstance(exc, OSError) else _reason(exc)})"
+    if is_connection_error(exc):
+        return StoreUnreachable(message, endpoint(uri, storage_options))
+    return StoreFailure(message)
 
 
 def _with_defaults(uri: str, storage_options: StorageOptions) -> StorageOptions:
@@ -80,10 +135,8 @@ def read_bytes(uri: str, storage_options: StorageOptions | None = None, max_byte
         raise StorageError(f"{uri}: is a directory") from None
     except PermissionError:
         raise StorageError(f"{uri}: permission denied") from None
-    except OSError as exc:
-        raise StorageError(f"{uri}: cannot read ({exc})") from None
     except Exception as exc:  # a store's own errors (botocore's EndpointConnectionError, ...) are no OSErrors
-        raise StorageError(f"{uri}: cannot read ({_reason(exc)})") from None
+        raise store_failure(uri, "read", exc, storage_options) from None
 
 
 def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | None = None) -> None:
@@ -106,10 +159,8 @@ def write_bytes_atomic(uri: str, data: bytes, storage_options: StorageOptions | 
                     os.remove(tmp)
         else:
             fs.pipe_file(path, data, **_content_type(fs, path))
-    except OSError as exc:
-        raise StorageError(f"{uri}: cannot write ({exc})") from None
     except Exception as exc:
-        raise StorageError(f"{uri}: cannot write ({_reason(exc)})") from None
+        raise store_failure(uri, "write", exc, storage_options) from None
 
 
 def remove_temporaries(folder_uri: str, storage_options: StorageOptions | None = None) -> int:

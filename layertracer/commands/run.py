@@ -11,9 +11,15 @@ import os
 from collections.abc import Mapping
 
 from layertracer import cliopts
+from layertracer.errors import UserError
 from layertracer.models.cli import add_model_arguments
+from layertracer.pipeline.manifest import FORMATS
 
-FORMATS = ("jsonl", "csv", "parquet", "images")
+# RunOptions fields that are flags of the same name.
+FLAG_FIELDS = ("gpu_actors", "cpu_actors", "batch_size", "index_rows_per_file", "store_failures", "resume",
+               "overwrite", "redo_changed", "skip_errors")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
@@ -29,8 +35,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=FORMATS, help="manifest format (default: from each file name)")
     cliopts.add_storage_options(parser)
     again = parser.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="skip ids whose latest index row is ok; do the rest")
+    again.add_argument("--resume", action="store_true",
+                       help="skip rows whose latest index row is ok with these settings; do the rest (other "
+                       "settings are refused, naming what changed)")
     again.add_argument("--overwrite", action="store_true", help="delete OUT's index, svg/ and frames/ first")
+    parser.add_argument("--redo-changed", action="store_true",
+                        help="with --resume: redo exactly the rows made with other settings instead of refusing")
+    parser.add_argument("--skip-errors", action="store_true",
+                        help="with --resume: leave rows whose error is permanent (bad input: unsafe id, not an "
+                        "image, ...); store, memory and internal errors are redone")
+    parser.add_argument("--embed-svg", action="store_true",
+                        help="also keep each SVG in the index (`svg` column): the archive is then a few Parquet files")
+    parser.add_argument("--store-failures", type=int, default=5, metavar="N",
+                        help="stop the job after N requests in a row to one store fail to connect (default: 5)")
     ray_group = parser.add_argument_group("ray")
     ray_group.add_argument("--address", default=None,
                            help="Ray cluster to join ('auto' or HOST:PORT; default: RAY_ADDRESS, else a new local Ray)")
@@ -56,14 +73,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_options(args: argparse.Namespace, environ: Mapping[str, str]):
     """RunOptions from the flags and the environment."""
-    from layertracer.decompose import DecomposeOptions
-    from layertracer.images import ImageLimits
-    from layertracer.models.cli import check_model_flags, frames_default, model_config
-    from layertracer.pipeline.frames import FrameOptions
-    from layertracer.pipeline.run import RunOptions
+    from layertracer.models.cli import check_model_flags
 
     check_model_flags(args)
     storage_options = cliopts.storage_options(args, [*args.manifests, args.out], environ)
+    try:
+        return run_options_of(args, environ, storage_options)
+    except UserError as exc:  # RunOptions names its fields; the user typed flags
+        raise UserError(cliopts.flag_names(str(exc), FLAG_FIELDS)) from None
+
+
+def run_options_of(args: argparse.Namespace, environ: Mapping[str, str], storage_options: dict):
+    from layertracer.decompose import DecomposeOptions
+    from layertracer.images import ImageLimits
+    from layertracer.models.cli import frames_default, model_config
+    from layertracer.pipeline.frames import FrameOptions
+    from layertracer.pipeline.run import RunOptions
+
     return RunOptions(
         manifests=tuple(args.manifests), out_uri=args.out, format=args.format, storage_options=storage_options,
         default_frames=frames_default(args),
@@ -73,7 +99,8 @@ def run_options(args: argparse.Namespace, environ: Mapping[str, str]):
         prompt_template=args.prompt_template, cell_px=args.cell_px, resume=args.resume, overwrite=args.overwrite,
         address=args.address or environ.get("RAY_ADDRESS") or None, gpu_actors=args.gpu_actors,
         cpu_actors=args.cpu_actors, batch_size=args.batch_size, index_rows_per_file=args.index_rows_per_file,
-        progress=not args.no_progress,
+        progress=not args.no_progress, redo_changed=args.redo_changed, skip_errors=args.skip_errors,
+        embed_svg=args.embed_svg, store_failures=args.store_failures,
     )
 
 

@@ -40,7 +40,7 @@ class RowFrames(NamedTuple):
 
 def creation_frames(row: dict[str, Any], options: FrameOptions) -> RowFrames:
     """The row's frames in creation order and their grid; UserError says what is wrong with the row."""
-    spec = GridSpec(frames=row["frames"])
+    spec = GridSpec(frames=row["frames"], order=row["order"] or "serpentine")
     if row["grid_png"] is not None:
         grid = decode_image(row["grid_png"], options.limits, name=f"sampled grid of {row['id']}")
         return RowFrames(split_grid(grid, spec), row["grid_png"])

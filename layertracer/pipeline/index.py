@@ -2,7 +2,8 @@
 
 Every run appends part files named `{run_id}_...parquet`; readers take the latest row per (manifest, row), so a
 resumed run's rows replace the earlier attempts. A part file cut short by a crash (local disks have no atomic
-multi-megabyte write) is skipped with a warning: its rows are simply redone by --resume.
+multi-megabyte write) is skipped with a warning: its rows are simply redone by --resume. Parts written before a
+column existed read back with that column null.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,35 +23,26 @@ import pyarrow.parquet as pq
 
 from layertracer import __version__, storage
 from layertracer.errors import UserError
+from layertracer.layout import index_uri
+from layertracer.pipeline.rows import INDEX_SCHEMA, ErrorKind, IndexRow, JobRow, Status
 
-INDEX_DIR = "index"
-INDEX_SCHEMA = pa.schema([
-    ("id", pa.string()), ("manifest", pa.string()), ("row", pa.int64()), ("kind", pa.string()),
-    ("source", pa.string()), ("status", pa.string()), ("error", pa.string()), ("extra", pa.string()),
-    ("svg_uri", pa.string()), ("grid_uri", pa.string()), ("frames", pa.int64()), ("n_layers", pa.int64()),
-    ("n_paths", pa.int64()), ("svg_bytes", pa.int64()), ("seed", pa.int64()), ("model", pa.string()),
-    ("lora", pa.string()), ("sample_s", pa.float64()), ("vectorize_s", pa.float64()),
-    ("created_at", pa.timestamp("us", tz="UTC")), ("version", pa.string()),
-])
+PERMANENT_KINDS = [kind.value for kind in ErrorKind if kind.permanent]
 log = logging.getLogger(__name__)
 
 
-def index_row(row: dict[str, Any], **results: Any) -> dict[str, Any]:
+def index_row(row: JobRow, **results: Any) -> IndexRow:
     """The index row of one job row: its manifest fields, then what the stages produced (`results`)."""
-    out = dict.fromkeys(INDEX_SCHEMA.names)
+    out: Any = dict.fromkeys(INDEX_SCHEMA.names)
     out.update(
         id=row["id"], manifest=row["manifest"], row=row["row"], kind=row["kind"],
         source=row["prompt"] if row["kind"] == "text" else row["image"] or row["prompt"],
         status=row["status"], error=row["error"], extra=row["extra"], frames=row["frames"],
-        seed=row["seed"], sample_s=row["sample_s"],
+        seed=row["seed"], sample_s=row["sample_s"], error_kind=row["error_kind"], steps=row["steps"],
+        guidance=row["guidance"], fingerprint=row["fingerprint"],
     )
     out.update(results)
     out.update(created_at=dt.datetime.now(dt.timezone.utc), version=__version__)
     return out
-
-
-def index_uri(out_uri: str) -> str:
-    return storage.join(out_uri, INDEX_DIR)
 
 
 def arrow_filesystem(uri: str, storage_options: storage.StorageOptions | None = None) -> tuple[pafs.FileSystem, str]:
@@ -106,28 +99,85 @@ def read_index(out_uri: str, storage_options: storage.StorageOptions | None = No
 
 
 @dataclass(frozen=True)
+class Finished:
+    """What --resume leaves alone, each with the fingerprint it was made with: ids whose latest row is ok, and
+    (--skip-errors) the (manifest, row) of rows whose latest error is permanent, with their id."""
+
+    ok: Mapping[str, str | None] = field(default_factory=dict)
+    failed: Mapping[tuple[str, int], tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def done(self, row: JobRow) -> bool:
+        """Whether `row`, as read now, was already done with the same settings."""
+        if row["status"] == Status.ERROR:
+            key = (row["manifest"], row["row"])
+            return key in self.failed and self.failed[key] == (row["id"], row["fingerprint"])
+        return row["id"] in self.ok and self.ok[row["id"]] == row["fingerprint"]
+
+
+@dataclass(frozen=True)
 class IndexSnapshot:
     """The index part files of OUT at one moment: --resume skips what they hold, so a replay sees the same."""
 
     out_uri: str
     parts: tuple[str, ...]
+    skip_errors: bool = False
 
-    def ok_ids(self, storage_options: storage.StorageOptions | None = None) -> frozenset[str]:
-        return ok_ids(self.out_uri, storage_options, list(self.parts)) if self.parts else frozenset()
+    def finished(self, storage_options: storage.StorageOptions | None = None) -> Finished:
+        if not self.parts:
+            return Finished()
+        return finished_rows(self.out_uri, storage_options, list(self.parts), self.skip_errors)
+
+    def recorded_settings(self, storage_options: storage.StorageOptions | None = None) -> Counter:
+        """Rows per job settings among those --resume would leave alone (None: not recorded)."""
+        counts: Counter = Counter()
+        if self.parts:
+            kept = _kept(_latest(self.out_uri, storage_options, list(self.parts), ["settings"]), self.skip_errors)
+            for entry in pc.value_counts(kept["settings"]).to_pylist():
+                counts[entry["values"]] += entry["counts"]
+        return counts
 
 
-def snapshot(out_uri: str, storage_options: storage.StorageOptions | None = None) -> IndexSnapshot:
-    return IndexSnapshot(out_uri, tuple(part_files(out_uri, storage_options)))
+def snapshot(
+    out_uri: str, storage_options: storage.StorageOptions | None = None, skip_errors: bool = False
+) -> IndexSnapshot:
+    return IndexSnapshot(out_uri, tuple(part_files(out_uri, storage_options)), skip_errors)
+
+
+def _latest(out_uri: str, storage_options: storage.StorageOptions | None, parts: list[str] | None,
+            columns: list[str]) -> pa.Table:
+    """The latest row per (manifest, row), with `columns` and what is needed to choose and keep it."""
+    needed = ["manifest", "row", "created_at", "status", "error_kind"]
+    return latest_rows(read_parts(out_uri, storage_options, columns=[*needed, *columns], parts=parts))
+
+
+def _kept(latest: pa.Table, skip_errors: bool) -> pa.Table:
+    """The rows --resume leaves alone: ok ones, and with --skip-errors those whose error is permanent."""
+    kept = pc.equal(latest["status"], Status.OK.value)
+    if skip_errors:
+        permanent = pc.and_(pc.equal(latest["status"], Status.ERROR.value),
+                            pc.is_in(latest["error_kind"], pa.array(PERMANENT_KINDS)))
+        kept = pc.or_(kept, permanent)
+    return latest.filter(pc.fill_null(kept, False))
+
+
+def finished_rows(out_uri: str, storage_options: storage.StorageOptions | None = None,
+                  parts: list[str] | None = None, skip_errors: bool = False) -> Finished:
+    """What --resume leaves alone in all part files (or in `parts`), with each row's fingerprint."""
+    kept = _kept(_latest(out_uri, storage_options, parts, ["id", "fingerprint"]), skip_errors)
+    ok = kept.filter(pc.equal(kept["status"], Status.OK.value))
+    failed = kept.filter(pc.equal(kept["status"], Status.ERROR.value))
+    return Finished(
+        ok=dict(zip(ok["id"].to_pylist(), ok["fingerprint"].to_pylist())),
+        failed={(m, r): (i, f) for m, r, i, f in zip(*(failed[c].to_pylist()
+                                                      for c in ("manifest", "row", "id", "fingerprint")))},
+    )
 
 
 def ok_ids(
     out_uri: str, storage_options: storage.StorageOptions | None = None, parts: list[str] | None = None
 ) -> frozenset[str]:
-    """Ids whose latest row is ok (in all part files, or in `parts`): what --resume skips."""
-    columns = ["id", "manifest", "row", "status", "created_at"]
-    latest = latest_rows(read_parts(out_uri, storage_options, columns=columns, parts=parts))
-    done = latest.filter(pc.equal(latest["status"], "ok"))
-    return frozenset(done["id"].to_pylist())
+    """Ids whose latest row is ok (in all part files, or in `parts`)."""
+    return frozenset(finished_rows(out_uri, storage_options, parts).ok)
 
 
 def run_counts(out_uri: str, run_id: str, storage_options: storage.StorageOptions | None = None) -> Counter:

@@ -15,38 +15,33 @@ import json
 import math
 import os
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import fsspec
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from layertracer import storage
 from layertracer.errors import UserError
 from layertracer.filebatch import IMAGE_SUFFIXES
 from layertracer.grid import FRAME_COUNTS
+from layertracer.models.presets import PRESET_NAMES, PRESETS
+from layertracer.pipeline.rows import ErrorKind, JobRow, empty_row, fail
+from layertracer.pipeline.settings import row_fingerprint
+from layertracer.seeds import MAX_SEED
+
+if TYPE_CHECKING:
+    from layertracer.pipeline.index import Finished
 
 KINDS = ("text", "image", "grid")
 FORMATS = ("jsonl", "csv", "parquet", "images")
-KNOWN_FIELDS = ("id", "kind", "prompt", "image", "frames", "seed", "steps", "guidance")
-PENDING, OK, ERROR = "pending", "ok", "error"
+KNOWN_FIELDS = ("id", "kind", "prompt", "image", "frames", "seed", "steps", "guidance", "preset")
 NO_MODEL = "no model configured"
-MAX_SEED = 2**63 - 1
 ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ID_RULE = "ids are 1-128 characters from A-Z a-z 0-9 . _ - and do not start with a dot"
 GLOB_CHARS = ("*", "?", "[")
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
 NAME_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-
-# The job's rows between stages: the manifest's fields normalized, then the sampled grid (model rows).
-ROW_SCHEMA = pa.schema([
-    ("id", pa.string()), ("manifest", pa.string()), ("row", pa.int64()), ("kind", pa.string()),
-    ("prompt", pa.string()), ("image", pa.string()), ("frames", pa.int64()), ("seed", pa.int64()),
-    ("steps", pa.int64()), ("guidance", pa.float64()), ("extra", pa.string()), ("status", pa.string()),
-    ("error", pa.string()), ("grid_png", pa.binary()), ("sample_s", pa.float64()),
-])
 
 
 @dataclass(frozen=True)
@@ -59,16 +54,22 @@ class ManifestSource:
 
 @dataclass(frozen=True)
 class ManifestOptions:
-    """How rows are read: `format` None takes it from each URI; `has_model` decides whether text rows can run."""
+    """How rows are read: `format` None takes it from each URI; `has_model` decides whether text rows can run;
+    `settings` (the job's, pipeline/settings.py) goes into every row's fingerprint."""
 
     format: str | None = None
     default_frames: int = 9
     has_model: bool = False
     storage_options: dict[str, Any] = field(default_factory=dict)
+    settings: str = ""
 
 
 class RowError(UserError):
-    """What is wrong with one manifest row (becomes that row's `error`)."""
+    """What is wrong with one manifest row (becomes that row's `error`, of `kind`)."""
+
+    def __init__(self, message: str, kind: ErrorKind = ErrorKind.INPUT) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def plan_sources(uris: list[str], options: ManifestOptions) -> list[ManifestSource]:
@@ -108,38 +109,34 @@ def format_from_name(uri: str) -> str | None:
 
 
 def manifest_rows(
-    sources: list[ManifestSource], options: ManifestOptions, skip_ids: Container[str] = frozenset()
-) -> Iterator[dict[str, Any]]:
+    sources: list[ManifestSource], options: ManifestOptions, finished: Finished | None = None
+) -> Iterator[JobRow]:
     """Every row of every manifest, in order, normalized (ROW_SCHEMA fields).
 
-    A later row reusing an id is an error row ("duplicate id"); the first row with an id wins. Rows whose id is
-    in `skip_ids` (already ok in the index: --resume) are not yielded, but still claim their id.
+    A later row reusing an id is an error row ("duplicate id"); the first row with an id wins. Rows that
+    `finished` holds with the same fingerprint (--resume) are not yielded, but still claim their id.
     """
     first_use: dict[str, tuple[int, int]] = {}
     for number, source in enumerate(sources):
         for row, (record, problem) in enumerate(read_records(source, options.storage_options)):
             if record is None:
-                item = error_row(source.uri, row, problem)
+                item = error_row(source.uri, row, problem, options)
             else:
                 item = normalize_row(record, source.uri, row, options)
             row_id = item["id"]
-            if row_id is None or not is_valid_id(row_id):
+            if row_id is not None and is_valid_id(row_id):
+                if row_id in first_use:
+                    first_number, first_row = first_use[row_id]
+                    fail(item, f"duplicate id {row_id!r} (first used by row {first_row} of "
+                               f"{sources[first_number].uri})", ErrorKind.INPUT)
+                else:
+                    first_use[row_id] = (number, row)
+            if finished is None or not finished.done(item):
                 yield item
-                continue
-            if row_id in first_use:
-                first_number, first_row = first_use[row_id]
-                item["status"], item["error"] = ERROR, (
-                    f"duplicate id {row_id!r} (first used by row {first_row} of {sources[first_number].uri})"
-                )
-            else:
-                first_use[row_id] = (number, row)
-                if row_id in skip_ids:
-                    continue
-            yield item
 
 
-def read_records(source: ManifestSource, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
-    """(record, None) per row, or (None, problem) for a row that cannot be parsed at all.
+def read_records(source: ManifestSource, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, Any]]:
+    """(record, None) per row, or (None, RowError) for a row that cannot be parsed at all.
 
     A manifest that cannot be read on (not that format at all, cut short, a field over the CSV limit, storage
     gone) ends with one error row that says so, instead of ending the job; the rows after it were never seen,
@@ -150,39 +147,44 @@ def read_records(source: ManifestSource, storage_options: dict[str, Any]) -> Ite
         yield from readers[source.format](source.uri, storage_options)
     except Exception as exc:  # any reader failure is this manifest's problem, never the whole job's
         reason = (str(exc).strip().splitlines() or [""])[0][:300]
-        yield None, f"cannot read the manifest from this row on ({type(exc).__name__}: {reason})"
+        kind = ErrorKind.STORE if storage.is_connection_error(exc) else ErrorKind.INPUT
+        yield None, RowError(f"cannot read the manifest from this row on ({type(exc).__name__}: {reason})", kind)
 
 
-def _jsonl_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+def _open_text(uri: str, storage_options: dict[str, Any], **text: Any):
+    """A manifest as text, decompressed by its name; through `storage` so S3 gets its bounded timeouts."""
+    fs, path = storage.filesystem(uri, storage_options)
+    return fs.open(path, "rt", compression="infer", errors="replace", **text)
+
+
+def _jsonl_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, Any]]:
     """Blank lines are not rows."""
-    with fsspec.open(uri, "rt", encoding="utf-8", errors="replace", compression="infer", **storage_options) as fh:
+    with _open_text(uri, storage_options, encoding="utf-8") as fh:
         for line in fh:
             if not line.strip():
                 continue
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield None, f"invalid JSON: {exc.msg} (column {exc.colno})"
+                yield None, RowError(f"invalid JSON: {exc.msg} (column {exc.colno})")
                 continue
             if isinstance(value, dict):
                 yield value, None
             else:
-                yield None, f"expected a JSON object, got {type(value).__name__}"
+                yield None, RowError(f"expected a JSON object, got {type(value).__name__}")
 
 
-def _csv_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+def _csv_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, Any]]:
     """Empty cells count as missing fields."""
-    opener = fsspec.open(uri, "rt", encoding="utf-8-sig", errors="replace", newline="", compression="infer",
-                         **storage_options)
-    with opener as fh:
+    with _open_text(uri, storage_options, encoding="utf-8-sig", newline="") as fh:
         for record in csv.DictReader(fh):
             if None in record:
-                yield None, "more values than the header has columns"
+                yield None, RowError("more values than the header has columns")
                 continue
             yield {key.strip(): value for key, value in record.items() if value not in (None, "")}, None
 
 
-def _parquet_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+def _parquet_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, Any]]:
     fs, path = storage.filesystem(uri, storage_options)
     with fs.open(path, "rb") as fh:
         for batch in pq.ParquetFile(fh).iter_batches(batch_size=1024):
@@ -190,7 +192,7 @@ def _parquet_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tupl
                 yield {key: value for key, value in record.items() if value is not None}, None
 
 
-def _image_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, str | None]]:
+def _image_records(uri: str, storage_options: dict[str, Any]) -> Iterator[tuple[dict | None, Any]]:
     """A folder (searched recursively) or glob of images: one image row per file, id from its relative path."""
     fs, path = storage.filesystem(uri, storage_options)
     if any(c in path for c in GLOB_CHARS):
@@ -222,19 +224,14 @@ def default_id(record: dict[str, Any]) -> str:
     return "row-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def empty_row(manifest: str, row: int) -> dict[str, Any]:
-    item: dict[str, Any] = dict.fromkeys(ROW_SCHEMA.names)
-    item.update(manifest=manifest, row=row, status=PENDING)
+def error_row(manifest: str, row: int, problem: RowError, options: ManifestOptions) -> JobRow:
+    """The row of a record that could not be parsed at all."""
+    item = fail(empty_row(manifest, row), str(problem), problem.kind)
+    item["fingerprint"] = row_fingerprint(options.settings, item)
     return item
 
 
-def error_row(manifest: str, row: int, message: str | None) -> dict[str, Any]:
-    item = empty_row(manifest, row)
-    item.update(status=ERROR, error=message)
-    return item
-
-
-def normalize_row(record: dict[str, Any], manifest: str, row: int, options: ManifestOptions) -> dict[str, Any]:
+def normalize_row(record: dict[str, Any], manifest: str, row: int, options: ManifestOptions) -> JobRow:
     """One manifest record -> ROW_SCHEMA fields; whatever is wrong becomes status="error" with a message."""
     item = empty_row(manifest, row)
     extra = {key: value for key, value in record.items() if key not in KNOWN_FIELDS}
@@ -247,19 +244,24 @@ def normalize_row(record: dict[str, Any], manifest: str, row: int, options: Mani
     kind = _as_text(record.get("kind"))
     inferred = "image" if "image" in record else "text" if "prompt" in record else None
     item["kind"] = kind.strip().lower() if kind else inferred
+    item["preset"] = _as_text(record.get("preset"))
     try:
         _check_id(given_id, item["id"])
         _check_kind(item, record)
-        item["frames"] = _integer(record, "frames", options.default_frames)
+        if item["preset"] is not None and item["preset"] not in PRESETS:
+            raise RowError(f"unknown preset {item['preset']!r} (choices: {', '.join(PRESET_NAMES)})")
+        default_frames = PRESETS[item["preset"]].frames if item["preset"] else options.default_frames
+        item["frames"] = _integer(record, "frames", default_frames)
         if item["frames"] not in FRAME_COUNTS:
             raise RowError(f"frames must be 4 or 9, got {record.get('frames')!r}")
         item["seed"] = _integer(record, "seed", None, low=0, high=MAX_SEED)
         item["steps"] = _integer(record, "steps", None, low=1)
         item["guidance"] = _number(record, "guidance")
         if item["kind"] == "text" and not options.has_model:
-            raise RowError(NO_MODEL)
+            raise RowError(NO_MODEL, ErrorKind.SETUP)
     except RowError as exc:
-        item["status"], item["error"] = ERROR, str(exc)
+        fail(item, str(exc), exc.kind)
+    item["fingerprint"] = row_fingerprint(options.settings, item)
     return item
 
 
@@ -274,7 +276,7 @@ def _check_id(given: Any, row_id: str) -> None:
         raise RowError(f"unsafe id {row_id[:140]!r}: {ID_RULE}")
 
 
-def _check_kind(item: dict[str, Any], record: dict[str, Any]) -> None:
+def _check_kind(item: JobRow, record: dict[str, Any]) -> None:
     kind = item["kind"]
     if kind is None:
         raise RowError("row has neither 'prompt' nor 'image' (cannot tell its kind)")

@@ -4,7 +4,8 @@ One task (not one per file) so that ids are claimed in manifest order ("the firs
 no shuffle and no driver-side pass; parsing is cheap next to sampling and tracing, and Ray splits its output
 blocks so the stages downstream run in parallel. With --resume the task loads the ok ids itself, from the index
 parts listed when the job was planned: a replayed task (Ray retries it after a failure and expects the same
-blocks) sees the same rows, whatever this run has written meanwhile.
+blocks) sees the same rows, whatever this run has written meanwhile. A row is skipped only if it was done with the
+same fingerprint (settings), so a row whose manifest entry changed its frames, seed, steps or guidance is redone.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from ray.data import Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
 from layertracer.pipeline.index import IndexSnapshot
-from layertracer.pipeline.manifest import ROW_SCHEMA, ManifestOptions, ManifestSource, manifest_rows
+from layertracer.pipeline.manifest import ManifestOptions, ManifestSource, manifest_rows
+from layertracer.pipeline.rows import ROW_SCHEMA
 
 
 class ManifestDatasource(Datasource):
-    """Rows of `sources` (ROW_SCHEMA); with `resume`, the ids already ok in that index snapshot are skipped."""
+    """Rows of `sources` (ROW_SCHEMA); with `resume`, the rows that index snapshot holds as done are skipped."""
 
     def __init__(
         self, sources: list[ManifestSource], options: ManifestOptions, resume: IndexSnapshot | None = None,
@@ -48,7 +50,7 @@ class ManifestDatasource(Datasource):
 def read_blocks(
     sources: list[ManifestSource], options: ManifestOptions, resume: IndexSnapshot | None, block_rows: int
 ) -> Iterator[pa.Table]:
-    skip = resume.ok_ids(options.storage_options) if resume else frozenset()
-    rows = manifest_rows(sources, options, skip)
+    finished = resume.finished(options.storage_options) if resume else None
+    rows = manifest_rows(sources, options, finished)
     while chunk := list(itertools.islice(rows, block_rows)):
         yield pa.Table.from_pylist(chunk, schema=ROW_SCHEMA)

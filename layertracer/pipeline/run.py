@@ -14,13 +14,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from layertracer import storage
+from layertracer import layout, storage
 from layertracer.errors import UserError
 from layertracer.models.loading import ModelConfig
-from layertracer.models.prompts import DEFAULT_PROMPT_TEMPLATE
-from layertracer.pipeline import index, recovery
+from layertracer.pipeline import breaker, index, recovery
 from layertracer.pipeline.frames import FrameOptions
 from layertracer.pipeline.manifest import ManifestOptions, ManifestSource, plan_sources
+from layertracer.pipeline.settings import check_resume, job_settings
 from layertracer.pipeline.stages import Sample, SampleOptions, Vectorize, VectorizeOptions
 from layertracer.vectorize import TraceOptions
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 READ_BLOCKS = 200  # the read task's output is split into this many blocks (more when there are more actors)
 WRITE_CONCURRENCY = 2
-LAYOUT_DIRS = ("index", "svg", "frames")
 
 
 @dataclass(frozen=True)
@@ -44,10 +43,14 @@ class RunOptions:
     frames: FrameOptions = FrameOptions()  # image limits and decomposition; its storage_options become the run's
     trace: TraceOptions = TraceOptions()
     model: ModelConfig | None = None
-    prompt_template: str = DEFAULT_PROMPT_TEMPLATE
+    prompt_template: str | None = None  # None: each row's preset's, else the default template
     cell_px: int | None = None
     resume: bool = False
     overwrite: bool = False
+    redo_changed: bool = False  # with resume: redo the rows made with other settings instead of refusing
+    skip_errors: bool = False  # with resume: leave rows whose error is permanent (ErrorKind.INPUT)
+    embed_svg: bool = False  # each SVG in the index's `svg` column too
+    store_failures: int = 5  # connection failures in a row on one store that stop the job (pipeline/breaker.py)
     address: str | None = None  # None: a new local Ray; "auto" or host:port / ray://: join a cluster
     gpu_actors: int = 1
     cpu_actors: int | None = None  # None: every CPU of the cluster not taken by GPU actors
@@ -57,18 +60,21 @@ class RunOptions:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("gpu_actors", "batch_size", "index_rows_per_file"):
+        for name in ("gpu_actors", "batch_size", "index_rows_per_file", "store_failures"):
             if getattr(self, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.cpu_actors is not None and self.cpu_actors < 1:
-            raise UserError(f"--cpu-actors must be at least 1, got {self.cpu_actors}")
+            raise UserError(f"cpu_actors must be at least 1, got {self.cpu_actors}")
         if self.resume and self.overwrite:
-            raise UserError("--resume and --overwrite contradict each other; pick one")
+            raise UserError("resume and overwrite contradict each other; pick one")
+        for name in ("redo_changed", "skip_errors"):
+            if getattr(self, name) and not self.resume:
+                raise UserError(f"{name} applies to a resumed job only (set resume)")
         if self.trace.workers != 1:
             # Each CPU actor holds one CPU of Ray's; helper processes of its own would take cores Ray gave others.
             raise UserError(
                 f"trace workers must be 1 in a batch job (got {self.trace.workers}): it already traces one icon per "
-                "CPU actor; raise --cpu-actors instead"
+                "CPU actor; raise cpu_actors instead"
             )
 
 
@@ -89,23 +95,44 @@ class RunSummary:
 
 def run_job(options: RunOptions) -> RunSummary:
     """Run the whole job (connecting to Ray if needed) and count what this run wrote."""
-    sources = plan_sources(list(options.manifests), manifest_options(options))
+    settings = job_settings(options)
+    sources = plan_sources(list(options.manifests), manifest_options(options, settings))
     prepare_out(options)
+    resume = plan_resume(options, settings)
     connect(options.address)
     check_gpus(options)
     run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    dataset = build_dataset(options, sources, cpu_actors=options.cpu_actors or default_cpu_actors(options))
+    store_breaker = breaker.start_breaker(options.store_failures)
+    dataset = build_dataset(options, sources, cpu_actors=options.cpu_actors or default_cpu_actors(options),
+                            settings=settings, resume=resume, store_breaker=store_breaker)
     started = time.perf_counter()
-    write_index(dataset, options, run_id)
+    try:
+        write_index(dataset, options, run_id)
+    except Exception:
+        message = breaker.tripped(store_breaker)
+        if message is None:
+            raise
+        raise breaker.StoreDown(message) from None
     seconds = time.perf_counter() - started
-    recovery.remove_partial_writes(options.out_uri, ("svg", "frames"), options.storage_options)
+    recovery.remove_partial_writes(options.out_uri, layout.ROW_OUTPUT_DIRS, options.storage_options)
     counts = index.run_counts(options.out_uri, run_id, options.storage_options)
-    return RunSummary(run_id, counts.get("ok", 0), counts.get("error", 0), seconds, index.index_uri(options.out_uri))
+    return RunSummary(run_id, counts.get("ok", 0), counts.get("error", 0), seconds, layout.index_uri(options.out_uri))
 
 
-def manifest_options(options: RunOptions) -> ManifestOptions:
+def manifest_options(options: RunOptions, settings: str = "") -> ManifestOptions:
     return ManifestOptions(format=options.format, default_frames=options.default_frames,
-                           has_model=options.model is not None, storage_options=options.storage_options)
+                           has_model=options.model is not None, storage_options=options.storage_options,
+                           settings=settings)
+
+
+def plan_resume(options: RunOptions, settings: str) -> index.IndexSnapshot | None:
+    """With --resume: the index as it is now, after checking that the rows it keeps were made with `settings`."""
+    if not options.resume:
+        return None
+    resume = index.snapshot(options.out_uri, options.storage_options, options.skip_errors)
+    if not options.redo_changed:
+        check_resume(resume.recorded_settings(options.storage_options), settings)
+    return resume
 
 
 def prepare_out(options: RunOptions) -> None:
@@ -116,7 +143,7 @@ def prepare_out(options: RunOptions) -> None:
     if index.has_index(out, storage_options):
         if options.overwrite:
             fs, path = storage.filesystem(out, storage_options)
-            for name in LAYOUT_DIRS:
+            for name in layout.RUN_DIRS:
                 if fs.exists(f"{path}/{name}"):
                     fs.rm(f"{path}/{name}", recursive=True)
         elif not options.resume:
@@ -156,7 +183,10 @@ def default_cpu_actors(options: RunOptions) -> int:
     return max(1, cpus - (options.gpu_actors if options.model else 0))
 
 
-def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors: int) -> ray.data.Dataset:
+def build_dataset(
+    options: RunOptions, sources: list[ManifestSource], cpu_actors: int, settings: str = "",
+    resume: index.IndexSnapshot | None = None, store_breaker: Any = None,
+) -> ray.data.Dataset:
     """The lazy Dataset of index rows: read -> (sample) -> vectorize."""
     import ray.data
     from ray.data import ActorPoolStrategy
@@ -168,19 +198,22 @@ def build_dataset(options: RunOptions, sources: list[ManifestSource], cpu_actors
     context.wait_for_min_actors_s = options.actor_start_timeout_s
     recovery.configure(context)
     frames = replace(options.frames, storage_options=options.storage_options)
-    resume = index.snapshot(options.out_uri, options.storage_options) if options.resume else None
     dataset = ray.data.read_datasource(
-        ManifestDatasource(sources, manifest_options(options), resume),
+        ManifestDatasource(sources, manifest_options(options, settings), resume),
         override_num_blocks=max(READ_BLOCKS, 8 * (cpu_actors + options.gpu_actors)), num_cpus=0,
     )
     if options.model is not None:
-        sample = SampleOptions(options.model, frames, options.batch_size, options.prompt_template, options.cell_px)
+        sample = SampleOptions(options.model, frames, options.batch_size, options.prompt_template, options.cell_px,
+                               breaker=store_breaker)
         dataset = dataset.map_batches(
             Sample, fn_constructor_args=(sample,), batch_size=options.batch_size, batch_format="pyarrow",
             compute=ActorPoolStrategy(size=options.gpu_actors), num_gpus=1,
         )
     model = options.model
-    vectorize = VectorizeOptions(options.out_uri, frames, options.trace, model and model.model, model and model.lora)
+    vectorize = VectorizeOptions(
+        options.out_uri, frames, options.trace, model and model.model, model and model.lora_label(),
+        settings=settings, embed_svg=options.embed_svg, breaker=store_breaker,
+    )
     return dataset.map_batches(
         Vectorize, fn_constructor_args=(vectorize,), batch_size=options.batch_size, batch_format="pyarrow",
         compute=ActorPoolStrategy(min_size=1, max_size=cpu_actors, initial_size=cpu_actors), num_cpus=1,
@@ -191,7 +224,7 @@ def write_index(dataset: ray.data.Dataset, options: RunOptions, run_id: str) -> 
     """Execute the job: Ray's Parquet writer streams index rows to OUT/index/{run_id}_*.parquet."""
     from ray.data.datasource import FilenameProvider
 
-    filesystem, path = index.arrow_filesystem(index.index_uri(options.out_uri), options.storage_options)
+    filesystem, path = index.arrow_filesystem(layout.index_uri(options.out_uri), options.storage_options)
     dataset.write_parquet(
         path, filesystem=filesystem, filename_provider=FilenameProvider(dataset_uuid=run_id, file_format="parquet"),
         min_rows_per_file=options.index_rows_per_file, concurrency=WRITE_CONCURRENCY, ray_remote_args={"num_cpus": 0},

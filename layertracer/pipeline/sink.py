@@ -1,4 +1,5 @@
-"""Where a row's outputs go: OUT/svg/{id}.svg and OUT/frames/{id}.png, each published atomically.
+"""Where a row's outputs go: OUT/svg/{id}.svg and OUT/frames/{id}.png (layertracer/layout.py), each published
+atomically.
 
 The grid is written first, so an SVG under its final name always has its grid beside it; a rerun overwrites
 both with the same names (ids are unique within a run), which makes retried and resumed rows idempotent.
@@ -6,15 +7,8 @@ both with the same names (ids are unique within a run), which makes retried and 
 
 from __future__ import annotations
 
-from layertracer.storage import StorageOptions, join, write_bytes_atomic
-
-
-def svg_uri(out_uri: str, row_id: str) -> str:
-    return join(out_uri, "svg", f"{row_id}.svg")
-
-
-def grid_uri(out_uri: str, row_id: str) -> str:
-    return join(out_uri, "frames", f"{row_id}.png")
+from layertracer.layout import grid_uri, svg_uri
+from layertracer.storage import StorageOptions, write_bytes_atomic
 
 
 def write_outputs(

@@ -11,6 +11,7 @@ from layertracer.grid import GridSpec, split_grid, square_frame
 from layertracer.images import decode_image, encode_png
 from layertracer.metrics import count_layers
 from layertracer.pipeline.frames import FrameOptions, creation_frames
+from layertracer.pipeline.rows import empty_row
 
 
 def test_square_frame_centres_on_white_or_transparent() -> None:
@@ -32,7 +33,7 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
     icon[(yy - 50) ** 2 + (xx - 40) ** 2 < 20**2] = (220, 40, 40)
     source = tmp_path / "tall.png"
     source.write_bytes(encode_png(icon))
-    row = {"id": "tall", "kind": "image", "image": str(source), "frames": 4, "grid_png": None}
+    row = empty_row(str(tmp_path / "m.jsonl"), 0) | {"id": "tall", "kind": "image", "image": str(source), "frames": 4}
 
     frames, grid_png, exact = creation_frames(row, FrameOptions())
     assert exact  # decomposed frames are traced as exact renders

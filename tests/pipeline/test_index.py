@@ -11,6 +11,7 @@ import pytest
 from layertracer.errors import UserError
 from layertracer.pipeline.index import (
     INDEX_SCHEMA,
+    Finished,
     index_row,
     ok_ids,
     read_index,
@@ -18,7 +19,7 @@ from layertracer.pipeline.index import (
     run_counts,
     snapshot,
 )
-from layertracer.pipeline.manifest import empty_row
+from layertracer.pipeline.rows import empty_row
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -56,8 +57,8 @@ def test_resume_snapshot_ignores_parts_written_later(tmp_path):
     write_part(tmp_path, "run1_a.parquet", [attempt("m", 0, "a", "ok", 0), attempt("m", 1, "b", "error", 0)])
     before = snapshot(str(tmp_path))
     write_part(tmp_path, "run2_a.parquet", [attempt("m", 1, "b", "ok", 5)])
-    assert before.ok_ids() == {"a"} and snapshot(str(tmp_path)).ok_ids() == {"a", "b"}
-    assert snapshot(str(tmp_path / "nothing")).ok_ids() == frozenset()
+    assert before.finished().ok.keys() == {"a"} and snapshot(str(tmp_path)).finished().ok.keys() == {"a", "b"}
+    assert snapshot(str(tmp_path / "nothing")).finished() == Finished()
 
 
 def test_no_index_is_a_clear_error(tmp_path):

@@ -16,7 +16,7 @@ from layertracer.metrics import count_layers, count_paths, mse, render_svg
 from layertracer.models.loading import ModelConfig
 from layertracer.pipeline.index import INDEX_SCHEMA, read_index, read_parts
 from layertracer.pipeline.run import RunOptions, run_job
-from layertracer.pipeline.stages import stable_seed
+from layertracer.seeds import stable_seed
 from tests.pipeline.icons import CELL_PX, icon_frames, write_jsonl
 
 GOOD = {  # manifest row -> (kind, frames, variant drawn, largest MSE of its render against the icon)

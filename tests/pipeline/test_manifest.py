@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from layertracer.errors import UserError
+from layertracer.pipeline.index import Finished
 from layertracer.pipeline.manifest import (
     ManifestOptions,
     ManifestSource,
@@ -91,10 +92,17 @@ def test_jsonl_rows_keep_their_positions_duplicates_lose_and_resume_skips(tmp_pa
     assert out[4]["error"] == f"duplicate id 'a' (first used by row 0 of {first})"
     assert out[6]["error"] == f"duplicate id 'c' (first used by row 5 of {first})"
     # --resume: ok ids are skipped, but they still claim their id, so a later duplicate stays an error.
-    resumed = list(manifest_rows(sources, OPTIONS, skip_ids=frozenset({"a", "c"})))
+    done = {row["id"]: row["fingerprint"] for row in out if row["id"] in ("a", "c") and row["status"] == "pending"}
+    resumed = list(manifest_rows(sources, OPTIONS, Finished(ok=done)))
     assert [(r["row"], r["id"], r["status"]) for r in resumed] == [
         (1, None, "error"), (2, None, "error"), (3, "b", "pending"), (4, "a", "error"), (0, "c", "error"),
         (1, "d", "pending")]
+    # An id done with other settings (another fingerprint) is redone; --skip-errors leaves permanent errors
+    # (by manifest row, with the same id and fingerprint).
+    failed = {(r["manifest"], r["row"]): (r["id"], r["fingerprint"]) for r in out if r["status"] == "error"}
+    again = list(manifest_rows(sources, OPTIONS, Finished(ok={"a": "0" * 16, "c": done["c"]}, failed=failed)))
+    assert [(r["row"], r["id"], r["status"]) for r in again] == [(0, "a", "pending"), (3, "b", "pending"),
+                                                                 (1, "d", "pending")]
 
 
 def test_csv_and_parquet_manifests(tmp_path):

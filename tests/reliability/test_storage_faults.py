@@ -113,10 +113,11 @@ def test_s3_requests_have_bounded_timeouts_and_retries():
     fs, _ = storage.filesystem("s3://bucket/key", {"key": "k", "secret": "s", "endpoint_url": "http://127.0.0.1:9"})
     config = fs.config_kwargs
     assert 0 < config["connect_timeout"] <= 10 and 0 < config["read_timeout"] <= 30
-    assert config["retries"] == {"max_attempts": 5, "mode": "standard"}
-    assert storage.S3_CLIENT_DEFAULTS["retries"] == {"max_attempts": 5, "mode": "standard"}  # never edited in place
+    assert config["retries"] == {"max_attempts": 4, "mode": "standard"}
+    assert storage.S3_CLIENT_DEFAULTS["retries"] == {"max_attempts": 4, "mode": "standard"}  # never edited in place
+    assert fs.retries == 1  # s3fs's own retries would repeat botocore's whole budget on each read timeout
     own, _ = storage.filesystem("s3://bucket/key", {"config_kwargs": {"read_timeout": 300}})
-    assert own.config_kwargs["read_timeout"] == 300 and own.config_kwargs["connect_timeout"] == 5
+    assert own.config_kwargs["read_timeout"] == 300 and own.config_kwargs["connect_timeout"] == 3
     local, _ = storage.filesystem("/tmp/x", {})
     assert not hasattr(local, "config_kwargs")
 
