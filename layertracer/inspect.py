@@ -6,11 +6,14 @@ counts each input once.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from layertracer.pipeline.settings import changes, settings_id
 
 TOP_ERRORS = 10
 
@@ -22,7 +25,8 @@ SUMMARY_COLUMNS = ["status", "kind", "error", "n_layers", "n_paths", "svg_bytes"
 def summarize_index(table: pa.Table) -> dict[str, Any]:
     """Counts, error messages, layer/path distributions and throughput of one index, as plain JSON values.
 
-    Columnar (pyarrow compute), so a million-row index costs its columns, not a million dicts."""
+    Columnar (pyarrow compute), so a million-row index costs its columns, not a million dicts. With the
+    `settings` column, also the job settings present (`summarize_settings`)."""
     is_ok = pc.fill_null(pc.equal(table["status"], "ok"), False)
     ok, errors = table.filter(is_ok), table.filter(pc.invert(is_ok))
     by_kind: dict[str, dict[str, int]] = {}
@@ -31,7 +35,7 @@ def summarize_index(table: pa.Table) -> dict[str, Any]:
             by_kind.setdefault(str(entry["values"]), {"ok": 0, "error": 0})[name] += entry["counts"]
     messages = pc.value_counts(pc.fill_null(errors["error"], "None")).to_pylist()
     messages.sort(key=lambda e: -e["counts"])  # stable: ties keep their first-seen order, as Counter does
-    return {
+    summary = {
         "rows": table.num_rows,
         "ok": ok.num_rows,
         "error": errors.num_rows,
@@ -45,6 +49,9 @@ def summarize_index(table: pa.Table) -> dict[str, Any]:
         "vectorize_s": _distribution(ok["vectorize_s"]),
         "throughput": _throughput(ok["created_at"]),
     }
+    if "settings" in table.column_names:
+        summary["settings"] = summarize_settings(table)
+    return summary
 
 
 def _values(column: pa.ChunkedArray) -> np.ndarray:
@@ -115,7 +122,32 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"throughput   {rate_text} over {throughput['span_s']:.1f} s "
             f"({throughput['first_created_at']} .. {throughput['last_created_at']})"
         )
+    if summary.get("settings"):
+        lines.append("settings (a row's fingerprint adds its own frames, seed, steps, guidance, preset):")
+        for entry in summary["settings"]:
+            differs = "; ".join(entry["differs"]) or "(most rows)"
+            lines.append(f"  {entry['id']:<16}  {entry['rows']:>7} rows  {entry['fingerprints']:>7} fingerprints  "
+                         f"{_one_line(differs)}")
     return "\n".join(lines)
+
+
+def summarize_settings(table: pa.Table) -> list[dict[str, Any]]:
+    """The job settings present (id, rows, distinct row fingerprints, the settings, what differs from the most
+    common set), most rows first: an archive made with two settings says so."""
+    counts = pc.value_counts(table["settings"]).to_pylist()
+    counts.sort(key=lambda e: -e["counts"])
+    common = counts[0]["values"] if counts else None
+    summary = []
+    for entry in counts:
+        settings = entry["values"]
+        mask = pc.is_null(table["settings"]) if settings is None else pc.equal(table["settings"], settings)
+        fingerprints = pc.count_distinct(table.filter(pc.fill_null(mask, False))["fingerprint"]).as_py()
+        summary.append({
+            "id": settings_id(settings), "rows": entry["counts"], "fingerprints": fingerprints,
+            "settings": None if settings is None else json.loads(settings),
+            "differs": [] if settings == common or common is None else changes(common, settings),
+        })
+    return summary
 
 
 def _one_line(message: str, limit: int = 160) -> str:
