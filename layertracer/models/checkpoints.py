@@ -125,3 +125,22 @@ def _transformer_config(model: str, allow_download: bool) -> dict:
         ))
     except Exception as exc:  # no such folder, or a hub id that is not cached
         raise ModelError(f"cannot read the transformer config of model {model!r}: {error_line(exc)}") from None
+
+
+def save_transformer(transformer: FluxTransformer2DModel, out: str, dtype_name: str) -> None:
+    """Write `transformer` in bf16, fp32 or fp8: to one .safetensors file (diffusers keys) or a diffusers folder."""
+    import torch
+
+    dtype = {"bf16": torch.bfloat16, "fp32": torch.float32, "fp8": torch.float8_e4m3fn}[dtype_name]
+    path = Path(out).expanduser()
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import save_file
+
+            state = {key: t.detach().to("cpu", dtype).contiguous() for key, t in transformer.state_dict().items()}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_file(state, str(path), metadata={"format": "pt"})
+        else:
+            transformer.to(dtype).save_pretrained(str(path), safe_serialization=True)
+    except OSError as exc:
+        raise ModelError(f"cannot write {out}: {error_line(exc)}") from None

@@ -99,21 +99,8 @@ def load_pipeline(config: ModelConfig) -> FluxPipeline:
     """A ready-to-call FluxPipeline on its device, LoRAs fused, in eval mode."""
     import torch
 
-    device = resolve_device(config.device)
-    _check(config, device)
-    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    sources = [_lora_source(lora.path, config.allow_download) for lora in config.loras]
-    transformer, fp8_file = None, False
-    if config.transformer:
-        from layertracer.models.checkpoints import load_transformer
-
-        transformer, fp8_file = load_transformer(config.transformer, config.model, dtype, config.allow_download)
-    pipe = _from_pretrained(config.model, dtype, config.allow_download, transformer)
-    fp8 = config.fp8 or fp8_file
-    if not config.offload and not fp8:
-        pipe.to(device)  # fuse on the GPU: much faster than fusing 12B parameters on the CPU
-    for lora, source in zip(config.loras, sources):
-        fuse_lora(pipe, lora.path, source, lora.scale)
+    device, dtype = _placement(config)
+    pipe, fp8 = _load_and_fuse(config, device, dtype)
     if fp8:  # after fusing, so the LoRAs are fused in full precision; the bf16 weights never reach the GPU
         pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
         if not config.offload:
@@ -125,6 +112,47 @@ def load_pipeline(config: ModelConfig) -> FluxPipeline:
     if config.compile_transformer:
         pipe.transformer.compile(fullgraph=True)
     return pipe
+
+
+def merged_transformer(config: ModelConfig):
+    """The model's transformer (or `config.transformer`) with `config.loras` fused in order; the text encoders and
+    the VAE are not loaded. What `layertracer merge-lora` saves."""
+    if not config.loras:
+        raise ModelError("nothing to merge: give at least one LoRA")
+    device, dtype = _placement(config)
+    skip = dict.fromkeys(("text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "vae"))
+    pipe, _ = _load_and_fuse(config, device, dtype, skip)
+    return pipe.transformer
+
+
+def _placement(config: ModelConfig):
+    """(device, compute dtype): bf16 on CUDA, fp32 on CPU; refuses settings that cannot work before loading."""
+    import torch
+
+    device = resolve_device(config.device)
+    _check(config, device)
+    return device, torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def _load_and_fuse(config: ModelConfig, device: str, dtype, skip: dict | None = None) -> tuple[FluxPipeline, bool]:
+    """The pipeline with its LoRAs fused, and whether its transformer is to be stored in fp8. It is on `device`
+    unless it offloads or is fp8 (then fused on the CPU, moved after casting)."""
+    sources = [_lora_source(lora.path, config.allow_download) for lora in config.loras]
+    components = dict(skip or {})
+    fp8 = config.fp8
+    if config.transformer:
+        from layertracer.models.checkpoints import load_transformer
+
+        components["transformer"], fp8_file = load_transformer(
+            config.transformer, config.model, dtype, config.allow_download
+        )
+        fp8 = fp8 or fp8_file
+    pipe = _from_pretrained(config.model, dtype, config.allow_download, components)
+    if not config.offload and not fp8:
+        pipe.to(device)  # fuse on the GPU: much faster than fusing 12B parameters on the CPU
+    for lora, source in zip(config.loras, sources):
+        fuse_lora(pipe, lora.path, source, lora.scale)
+    return pipe, fp8
 
 
 def _check(config: ModelConfig, device: str) -> None:
@@ -144,8 +172,9 @@ def _check(config: ModelConfig, device: str) -> None:
         raise ModelError(str(exc)) from None
 
 
-def _from_pretrained(model: str, dtype, allow_download: bool, transformer=None) -> FluxPipeline:
-    """The pipeline folder or hub id; `transformer`, when given, replaces the folder's own (which is not read)."""
+def _from_pretrained(model: str, dtype, allow_download: bool, components: dict | None = None) -> FluxPipeline:
+    """The pipeline folder or hub id; `components` replace the folder's own, which are then not read (None: left
+    out)."""
     from diffusers import FluxPipeline
 
     path = Path(model).expanduser()
@@ -157,7 +186,7 @@ def _from_pretrained(model: str, dtype, allow_download: bool, transformer=None) 
                          "--transformer)")
     if path.exists() and not (path / "model_index.json").is_file():
         raise ModelError(f"model folder {model!r} has no model_index.json (not a diffusers pipeline folder)")
-    extra = {} if transformer is None else {"transformer": transformer}
+    extra = components or {}
     try:
         pipe = FluxPipeline.from_pretrained(
             model if is_hub_id else str(path), dtype=dtype, local_files_only=not allow_download, **extra
