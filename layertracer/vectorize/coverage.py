@@ -9,13 +9,15 @@ at the edge's true sub-pixel position, and the shape is one flat colour, which v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from layertracer.images import flat_pixels, flatten_on_white
+from layertracer.vectorize.gradients import Gradient
 from layertracer.vectorize.palette import clean_colors
+from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim can reach
 PAD_PX = 3
@@ -25,13 +27,15 @@ PAD_PX = 3
 class LayerRaster:
     """An upscaled indexed-colour crop to trace and its top-left corner in frame pixels.
 
-    `index` 0 is not this step's; index k has colour `colors[k - 1]` (uint8 RGB).
+    `index` 0 is not this step's; index k has colour `colors[k - 1]` (uint8 RGB), or, if row k - 1 is in
+    `gradients`, that gradient (`colors` then holds its mean).
     """
 
     index: np.ndarray
     colors: np.ndarray
     x: int
     y: int
+    gradients: dict[int, Gradient] = field(default_factory=dict)  # colour row -> its gradient, in frame pixels
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,12 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     )
     index_type = np.uint8 if len(colors) < 255 else np.uint16
     index = np.take(np.concatenate([[0], clean.row[keep] + 1]).astype(index_type), labels)
+    fills = ramp_fills(index, colors, new, anchor)  # the bands of a colour ramp as one gradient fill
+    index, colors = fills.index, fills.colors
 
     coverage = solid.astype(np.float32)
     band = np.flatnonzero((distance <= EDGE_BAND_PX) & ~solid)
-    coverage.ravel()[band] = _coverage(_rows(old, band), _rows(new, band), colors[index.ravel()[band] - 1])
+    coverage.ravel()[band] = _coverage(_rows(old, band), _rows(new, band), fill_colors(fills, band))
     if step.over.shape[-1] == 4:
         coverage = np.minimum(coverage, step.over[..., 3].astype(np.float32) / 255.0)
 
@@ -104,12 +110,14 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
         partner, share = index.copy(), np.ones(index.shape, np.float32)
         partner.ravel()[anchored], share.ravel()[anchored] = clean.partner_row[keep] + 1, clean.share[keep]
+        ramp = np.isin(index, np.add(list(fills.gradients), 1))  # a gradient blends no two fills inside it
+        partner[ramp], share[ramp] = index[ramp], 1.0
         _partners_from_neighbours(index, partner, share, new, colors)
         index = upscale_fills(index, partner, share, upscale)
     index[coverage < 0.5] = 0
     if not index.any():  # nothing covers half a pixel (a step of translucent pixels only): nothing to trace
         return None
-    return LayerRaster(index=index, colors=colors, x=step.x, y=step.y)
+    return LayerRaster(index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients)
 
 
 def upscale_fills(index: np.ndarray, partner: np.ndarray, share: np.ndarray, upscale: int) -> np.ndarray:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 import vtracer
 
 from layertracer.vectorize.coverage import LayerRaster
+from layertracer.vectorize.gradients import Gradient
 
 # vtracer writes `<path d="..." fill="#rrggbb" transform="translate(x,y)"/>`; nothing else is taken over.
 _PATH_TAG_RE = re.compile(r"<path\b([^<>]*)>")
@@ -31,12 +32,14 @@ _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 @dataclass(frozen=True)
 class Path:
-    """One traced shape in canvas coordinates (upscaled units); `d` is relative to (x, y)."""
+    """One traced shape in canvas coordinates (upscaled units); `d` is relative to (x, y). A `gradient` (in
+    canvas coordinates) fills it instead of `fill`, which then holds the gradient's mean colour."""
 
     d: str
     fill: str
     x: float
     y: float
+    gradient: Gradient | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,12 @@ def trace_layer(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
             path_precision=settings.path_precision,
         )
         fill = "#{:02x}{:02x}{:02x}".format(*raster.colors[row])
+        gradient = raster.gradients.get(row)
+        if gradient is not None:
+            gradient = gradient.moved(upscale, raster.x * upscale, raster.y * upscale)
         dx, dy = raster.x * upscale + x - 1, raster.y * upscale + y - 1  # - 1: the bitmap's blank margin
-        paths += compound([Path(path.d, fill, path.x + dx, path.y + dy) for path in parse_vtracer_svg(svg)])
+        pieces = [Path(path.d, fill, path.x + dx, path.y + dy, gradient) for path in parse_vtracer_svg(svg)]
+        paths += compound(pieces)
     return paths
 
 
@@ -87,7 +94,7 @@ def compound(pieces: list[Path]) -> list[Path]:
         return pieces
     first = pieces[0]
     moved = [_moved(piece.d, piece.x - first.x, piece.y - first.y) for piece in pieces[1:]]
-    return [Path(" ".join([first.d, *moved]), first.fill, first.x, first.y)]
+    return [replace(first, d=" ".join([first.d, *moved]))]
 
 
 def _moved(d: str, dx: float, dy: float) -> str:

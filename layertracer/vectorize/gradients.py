@@ -1,0 +1,260 @@
+"""Gradient fills: a region whose colour ramps smoothly is one shape with a linear or radial gradient.
+
+A colour segmentation cuts a ramp into bands, one fill and one path each. Here adjacent regions are merged
+while one smooth colour field describes the union at least as faithfully as the flat fills it replaces (no
+threshold: the bands' own error is the budget), and each merged region is then fitted with an SVG gradient
+(least squares: a position along a direction, or a distance from a fitted centre, mapped to colour through a few
+evenly spaced stops). Which of flat, linear and radial a region gets is an information criterion's choice
+(BIC, with the image's own noise level), so a flat fill with noise stays flat.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_STOPS = 6  # stops per gradient tried (2..MAX_STOPS); each costs one `<stop>` element
+MAX_FIT_PIXELS = 8_000  # larger regions are fitted on an even sample of their pixels
+QUANTIZATION_VAR = 1.0 / 12.0  # the variance uint8 rounding alone gives a pixel channel: the noise floor
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """An SVG gradient fill in some user space: `kind` "linear" (geometry x1, y1, x2, y2) or "radial" (cx, cy, r);
+    `stops` are (offset 0..1, uint8 RGB) pairs, offsets increasing."""
+
+    kind: str
+    geometry: tuple[float, ...]
+    stops: tuple[tuple[float, tuple[int, int, int]], ...]
+
+    def moved(self, scale: float, dx: float, dy: float) -> Gradient:
+        """The same gradient in a space where point p lies at p * scale + (dx, dy)."""
+        g = self.geometry
+        if self.kind == "linear":
+            geometry = (g[0] * scale + dx, g[1] * scale + dy, g[2] * scale + dx, g[3] * scale + dy)
+        else:
+            geometry = (g[0] * scale + dx, g[1] * scale + dy, g[2] * scale)
+        return Gradient(self.kind, geometry, self.stops)
+
+    def colors_at(self, xy: np.ndarray) -> np.ndarray:
+        """The gradient's float RGB at points `xy` (n x 2), as a renderer pads and interpolates it."""
+        g = self.geometry
+        if self.kind == "linear":
+            span = np.array([g[2] - g[0], g[3] - g[1]])
+            t = (xy - [g[0], g[1]]) @ span / max(float(span @ span), 1e-12)
+        else:
+            t = np.hypot(xy[:, 0] - g[0], xy[:, 1] - g[1]) / max(g[2], 1e-12)
+        offsets = [offset for offset, _ in self.stops]
+        colors = np.array([color for _, color in self.stops], np.float64)
+        return np.stack([np.interp(t, offsets, colors[:, c]) for c in range(3)], axis=-1)
+
+    @property
+    def mean_color(self) -> tuple[int, int, int]:
+        colors = np.array([color for _, color in self.stops], np.float64)
+        return tuple(int(v) for v in np.round(colors.mean(axis=0)))
+
+
+def noise_variance(rgb: np.ndarray, inside: np.ndarray) -> float:
+    """Per-channel pixel noise variance of an HxWx3 image over `inside` pixels, robustly.
+
+    From second differences along rows (a ramp's slope cancels; var = 6 sigma^2), median-based so that edges
+    do not count; never under the variance rounding to uint8 gives.
+    """
+    ok = inside[:, 1:-1] & inside[:, :-2] & inside[:, 2:]
+    if not ok.any():
+        return QUANTIZATION_VAR
+    image = rgb.astype(np.float32)
+    second = (image[:, :-2] - 2 * image[:, 1:-1] + image[:, 2:])[ok]
+    sigma = 1.4826 * float(np.median(np.abs(second))) / np.sqrt(6.0)
+    return max(sigma * sigma, QUANTIZATION_VAR)
+
+
+def _monomials(xy: np.ndarray) -> np.ndarray:
+    """1, x, y, x^2, xy, y^2 per point: the smooth field regions are merged under."""
+    x, y = xy[:, 0], xy[:, 1]
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+
+
+@dataclass
+class _Moments:
+    """Sufficient statistics of a region's pixels for a flat and a quadratic colour fit."""
+
+    gram: np.ndarray  # 6 x 6
+    cross: np.ndarray  # 6 x 3
+    sum_sq: float  # sum of squared colour values
+    budget: float  # the flat residual of the regions merged into it: what one field must not exceed
+
+    @property
+    def n(self) -> float:
+        return float(self.gram[0, 0])
+
+    def flat_rss(self) -> float:
+        return max(0.0, self.sum_sq - float(self.cross[0] @ self.cross[0]) / max(self.n, 1.0))
+
+    def smooth_rss(self) -> float:
+        if self.n < 12:
+            return self.flat_rss()
+        ridge = 1e-9 * np.trace(self.gram) * np.eye(6)
+        coef = np.linalg.solve(self.gram + ridge, self.cross)
+        return max(0.0, self.sum_sq - float(np.sum(coef * self.cross)))
+
+    def __add__(self, other: _Moments) -> _Moments:
+        return _Moments(self.gram + other.gram, self.cross + other.cross, self.sum_sq + other.sum_sq,
+                        self.budget + other.budget)
+
+
+def region_moments(labels: np.ndarray, rgb: np.ndarray, sample: np.ndarray, n: int, scale: float) -> list[_Moments]:
+    """Moments of each label 0..n-1 over the `sample` pixels (coordinates divided by `scale`)."""
+    ys, xs = np.nonzero(sample)
+    ids = labels[ys, xs]
+    terms = _monomials(np.stack([xs, ys], axis=-1).astype(np.float64) / scale)
+    colors = rgb[ys, xs].astype(np.float64)
+    sums = lambda values: np.bincount(ids, weights=values, minlength=n)  # noqa: E731
+    gram = np.zeros((n, 6, 6))
+    for i in range(6):
+        for j in range(i, 6):
+            gram[:, i, j] = gram[:, j, i] = sums(terms[:, i] * terms[:, j])
+    cross = np.stack([np.stack([sums(terms[:, i] * colors[:, c]) for c in range(3)], -1) for i in range(6)], 1)
+    sum_sq = sums((colors * colors).sum(axis=-1))
+    out = [_Moments(gram[k], cross[k], float(sum_sq[k]), 0.0) for k in range(n)]
+    for moments in out:
+        moments.budget = moments.flat_rss()
+    return out
+
+
+def merge_smooth(moments: list[_Moments], pairs: np.ndarray) -> np.ndarray:
+    """Greedy merging of adjacent regions (`pairs`: k x 2 ids): the group id of each region.
+
+    Two regions merge while one quadratic colour field fits their union with no more squared error than their
+    flat fills had, cheapest merge first (region merging with the bands' error as the budget).
+    """
+    parent = np.arange(len(moments))
+    current = list(moments)
+    neighbours: dict[int, set[int]] = {k: set() for k in range(len(moments))}
+    for a, b in pairs:
+        neighbours[int(a)].add(int(b))
+        neighbours[int(b)].add(int(a))
+    version = [0] * len(moments)
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push(a: int, b: int) -> None:
+        union = current[a] + current[b]
+        slack = union.budget - union.smooth_rss()
+        if slack >= 0:
+            heapq.heappush(heap, (-slack / max(union.n, 1.0), a, b, version[a], version[b]))
+
+    for a in neighbours:
+        for b in neighbours[a]:
+            if a < b:
+                push(a, b)
+    while heap:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if va != version[a] or vb != version[b]:
+            continue
+        current[a] = current[a] + current[b]
+        parent[b] = a
+        version[a] += 1
+        version[b] = -1
+        neighbours[a] = (neighbours[a] | neighbours.pop(b)) - {a, b}
+        for c in neighbours[a]:
+            neighbours[c] = (neighbours[c] - {b}) | {a}
+            push(min(a, c), max(a, c))
+    for k in range(len(parent)):  # path compression: every region points at its group's root
+        while parent[parent[k]] != parent[k]:
+            parent[k] = parent[parent[k]]
+    return parent
+
+
+def fit_gradient(xy: np.ndarray, rgb: np.ndarray, noise_var: float) -> tuple[Gradient | None, float]:
+    """The best of flat, linear and radial fills for pixels at `xy` (pixel centres) with colours `rgb`, by BIC
+    under `noise_var`: (the gradient, None for flat; its squared error over all pixels).
+
+    A gradient must also be seen: what it explains must outweigh what it leaves (a flat fill whose residual is
+    a few stray blends is no ramp, however many pixels make that significant) and exceed one level of uint8.
+    """
+    n = len(xy)
+    step = max(1, n // MAX_FIT_PIXELS)
+    xy, rgb = xy[::step].astype(np.float64), rgb[::step].astype(np.float64)
+    m = len(xy)
+    flat_rss = float(((rgb - rgb.mean(axis=0)) ** 2).sum())
+    best, best_rss = None, flat_rss
+    best_cost = _bic(flat_rss, 3, m, noise_var)
+    if m < 12 or flat_rss <= 3 * m:  # under one level per channel to explain at all
+        return None, flat_rss * step
+    for kind, t, origin in _parameterisations(xy, rgb):
+        for n_stops in range(2, MAX_STOPS + 1):  # more stops while BIC keeps preferring them
+            stops, rss = _fit_stops(t, rgb, n_stops)
+            cost = _bic(rss, 3 * n_stops + 3, m, noise_var)
+            if cost >= best_cost:
+                break
+            best, best_rss, best_cost = (kind, origin, float(t.min()), float(t.max()), stops), rss, cost
+    explained = flat_rss - best_rss
+    if best is None or explained < best_rss or explained <= 3 * m:
+        return None, flat_rss * step
+    gradient = _gradient(*best)
+    if len({color for _, color in gradient.stops}) < 2:  # the ramp rounds away: it is a flat fill
+        return None, flat_rss * step
+    return gradient, best_rss * step
+
+
+def _bic(rss: float, k: int, m: int, noise_var: float) -> float:
+    return rss / noise_var + k * np.log(3 * m)
+
+
+def _parameterisations(xy: np.ndarray, rgb: np.ndarray) -> list[tuple[str, np.ndarray, tuple[float, ...]]]:
+    """(kind, each pixel's position along the gradient, geometry origin) for a linear and a radial fill.
+
+    Linear: the direction in which the colour changes most (an affine fit). Radial: the centre of an isotropic
+    quadratic fit of the colour's main component, a ring's colour being a function of the distance from it.
+    """
+    centre = xy.mean(axis=0)
+    p = xy - centre
+    design = np.column_stack([np.ones(len(p)), p])
+    slope = np.linalg.lstsq(design, rgb, rcond=None)[0][1:]  # 2 x 3
+    u, s, _ = np.linalg.svd(slope)
+    out = []
+    if s[0] > 0:
+        direction = u[:, 0]
+        out.append(("linear", p @ direction, (*centre, *direction)))
+    colors = rgb - rgb.mean(axis=0)
+    main = np.linalg.svd(colors, full_matrices=False)[2][0]
+    value = colors @ main
+    design = np.column_stack([np.ones(len(p)), p, (p * p).sum(axis=1)])
+    a, bx, by, d = np.linalg.lstsq(design, value, rcond=None)[0]
+    extent = float(np.abs(p).max()) + 1.0
+    if abs(d) * extent > 1e-9:
+        cx, cy = -bx / (2 * d), -by / (2 * d)
+        if np.hypot(cx, cy) < 4 * extent:  # farther, the rings are straight lines: the linear fill's case
+            out.append(("radial", np.hypot(p[:, 0] - cx, p[:, 1] - cy), (cx + centre[0], cy + centre[1])))
+    return out
+
+
+def _fit_stops(t: np.ndarray, rgb: np.ndarray, n_stops: int) -> tuple[np.ndarray, float]:
+    """Least-squares colours of `n_stops` evenly spaced stops over t's range, and the squared error."""
+    lo, hi = float(t.min()), float(t.max())
+    u = (t - lo) / max(hi - lo, 1e-12) * (n_stops - 1)
+    left = np.minimum(u.astype(np.int64), n_stops - 2)
+    w = u - left
+    # Each pixel weighs on the two stops around it (hat functions): normal equations by counting.
+    sums = lambda at, values: np.bincount(at, weights=values, minlength=n_stops)  # noqa: E731
+    gram = np.diag(sums(left, (1 - w) ** 2) + sums(left + 1, w * w))
+    off = sums(left, w * (1 - w))[:-1]
+    gram += np.diag(off, 1) + np.diag(off, -1)
+    rhs = np.stack([sums(left, (1 - w) * rgb[:, c]) + sums(left + 1, w * rgb[:, c]) for c in range(3)], -1)
+    stops = np.clip(np.linalg.solve(gram + 1e-9 * np.eye(n_stops), rhs), 0, 255)
+    fitted = stops[left] * (1 - w)[:, None] + stops[left + 1] * w[:, None]
+    return stops, float(((fitted - rgb) ** 2).sum())
+
+
+def _gradient(kind: str, origin: tuple[float, ...], lo: float, hi: float, stops: np.ndarray) -> Gradient:
+    colors = [tuple(int(v) for v in np.round(color)) for color in stops]
+    if kind == "linear":
+        cx, cy, dx, dy = origin
+        geometry = (cx + dx * lo, cy + dy * lo, cx + dx * hi, cy + dy * hi)
+        offsets = np.linspace(0.0, 1.0, len(colors))
+    else:
+        geometry = (*origin, hi)
+        offsets = np.linspace(lo / max(hi, 1e-12), 1.0, len(colors))
+    return Gradient(kind, tuple(float(v) for v in geometry), tuple(zip(offsets.tolist(), colors)))

@@ -1,0 +1,152 @@
+"""Colour ramps in a segmentation: the bands a gradient was cut into, found and joined into one region.
+
+Shared by the vectorizer (a step's indexed raster) and the decomposer (its region map): each works on a map of
+connected regions and the pixels' true colours, and gets back which regions are one ramp and its gradient fill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from skimage.measure import label as connected_labels
+
+from layertracer.vectorize.gradients import (
+    QUANTIZATION_VAR,
+    Gradient,
+    fit_gradient,
+    merge_smooth,
+    noise_variance,
+    region_moments,
+)
+
+
+@dataclass(frozen=True)
+class Ramps:
+    """Regions joined into ramps: `group[k]` is the region region k now belongs to (itself if none), and
+    `gradients` the fill of each group that has one, in pixel coordinates (pixel (x, y) spans x..x+1).
+    `measured` marks the regions with pixels off their rims; the others are rims and specks."""
+
+    group: np.ndarray
+    gradients: dict[int, Gradient]
+    measured: np.ndarray
+
+
+def interior(labels: np.ndarray, trusted: np.ndarray | None = None) -> np.ndarray:
+    """Pixels of a region (> 0) whose neighbours up to two pixels away along rows and columns are in the same
+    region: off the anti-aliased rims, which a resampled render spreads over two pixels."""
+    padded = np.pad(labels, 2, mode="edge")
+    same = labels > 0
+    for dy, dx in ((0, 2), (1, 2), (3, 2), (4, 2), (2, 0), (2, 1), (2, 3), (2, 4)):
+        same &= padded[dy : dy + labels.shape[0], dx : dx + labels.shape[1]] == labels
+    return same if trusted is None else same & trusted
+
+
+def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, noise_var: float | None = None) -> Ramps:
+    """Which regions of `labels` (0 = none, 1..n) are one colour ramp, from the true colours `rgb` of the
+    `inside` pixels, and each ramp's gradient. A region alone gets a gradient only where BIC prefers it."""
+    n = int(labels.max()) + 1
+    group = np.arange(n)
+    if n < 2:
+        return Ramps(group, {}, group > 0)
+    noise = noise_variance(rgb, inside) if noise_var is None else noise_var
+    moments = region_moments(labels, rgb, inside & (labels > 0), n, float(max(labels.shape)))
+    pairs = _adjacent_pairs(labels)
+    measured = np.array([m.n > 0 for m in moments])
+    measured[0] = False
+    group = merge_smooth(moments, pairs[measured[pairs].all(axis=1)])
+    ys, xs = np.nonzero(inside & (labels > 0))
+    roots = group[labels[ys, xs]]
+    order = np.argsort(roots, kind="stable")
+    roots, ys, xs = roots[order], ys[order], xs[order]
+    starts = np.flatnonzero(np.concatenate([[True], roots[1:] != roots[:-1]]))
+    gradients = {}
+    for lo, hi in zip(starts, np.append(starts[1:], len(roots))):
+        root = int(roots[lo])
+        members = np.flatnonzero(group == root)
+        budget = sum(moments[k].budget for k in members)
+        merged = len(members) > 1
+        # Whatever fits, a single flat region's gradient must first beat the flat fill by more than BIC's
+        # smallest penalty: cheap to know, and it keeps flat fills from being fitted at all.
+        if not merged and budget / max(noise, QUANTIZATION_VAR) <= 6 * np.log(3 * (hi - lo)):
+            continue
+        xy = np.stack([xs[lo:hi], ys[lo:hi]], axis=-1) + 0.5
+        gradient, rss = fit_gradient(xy, rgb[ys[lo:hi], xs[lo:hi]], noise)
+        if gradient is not None and (not merged or rss <= budget):
+            gradients[root] = gradient
+        elif merged:
+            group[members] = members  # no SVG gradient holds the ramp as well as its bands did: keep them
+    # Rims and specks (no pixel off an edge to measure) join a ramp they touch: blends of its own shades.
+    for a, b in pairs:
+        for speck, other in ((a, b), (b, a)):
+            if not measured[speck] and group[speck] == speck and group[other] in gradients:
+                group[speck] = group[other]
+    return Ramps(group, gradients, measured)
+
+
+def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
+    """Distinct pairs (a < b) of regions (both > 0) that touch along a pixel edge."""
+    pairs = []
+    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
+        touch = (a != b) & (a > 0) & (b > 0)
+        pairs.append(np.stack([np.minimum(a[touch], b[touch]), np.maximum(a[touch], b[touch])], -1))
+    return np.unique(np.concatenate(pairs).astype(np.int64), axis=0)
+
+
+@dataclass(frozen=True)
+class RampFills:
+    """An indexed raster with its ramps joined: `index` (0 = empty), `colors` (uint8 RGB rows for index - 1),
+    `gradients` the fill of each row that is a gradient."""
+
+    index: np.ndarray
+    colors: np.ndarray
+    gradients: dict[int, Gradient]
+
+
+def ramp_fills(index: np.ndarray, colors: np.ndarray, rgb: np.ndarray, settled: np.ndarray) -> RampFills:
+    """The ramps of an indexed raster (its `settled` pixels' colours in `rgb` are true) as one row each.
+
+    A colour's pieces are one compound path; a ramp is a path of its own, so it is taken only where it
+    leaves no more paths than there were (it takes in every piece of some colour, rims and specks aside),
+    largest first.
+    Unchanged (the same arrays) where there are none, so flat artwork traces as before.
+    """
+    labels = connected_labels(index, background=0, connectivity=1)
+    ramps = find_ramps(labels, rgb, interior(labels, settled))
+    if not ramps.gradients:
+        return RampFills(index, colors, {})
+    row_of = np.zeros(len(ramps.group), np.int64)
+    row_of[labels.ravel()] = index.ravel()
+    row_of[~ramps.measured] = 0  # specks and rims make no path of their own
+    pieces_left = np.bincount(row_of, minlength=len(colors) + 1)  # each row's pieces outside any ramp
+    pieces_left[0] = 0
+    sizes = np.bincount(ramps.group[labels.ravel()], minlength=len(ramps.group))
+    roots = []
+    for root in sorted(ramps.gradients, key=lambda r: -sizes[r]):
+        taken = np.bincount(row_of[np.flatnonzero(ramps.group == root)], minlength=len(pieces_left))
+        taken[0] = 0
+        if np.count_nonzero((pieces_left == taken) & (taken > 0)) >= 1:
+            pieces_left -= taken
+            roots.append(root)
+    if not roots:
+        return RampFills(index, colors, {})
+    new_rows = np.zeros(len(ramps.group), np.int64)
+    new_rows[roots] = len(colors) + 1 + np.arange(len(roots))
+    target = new_rows[ramps.group][labels]
+    dtype = np.uint8 if len(colors) + len(roots) < 255 else np.uint16
+    out = np.where(target > 0, target, index).astype(dtype)
+    table = np.concatenate([colors, np.array([ramps.gradients[r].mean_color for r in roots], np.uint8)])
+    return RampFills(out, table, {len(colors) + k: ramps.gradients[r] for k, r in enumerate(roots)})
+
+
+def fill_colors(fills: RampFills, at: np.ndarray) -> np.ndarray:
+    """The colour each fill gives the pixels at flat indices `at` (float RGB): its gradient's value there."""
+    rows = fills.index.ravel()[at].astype(np.int64) - 1
+    out = fills.colors[np.maximum(rows, 0)].astype(np.float32)
+    width = fills.index.shape[1]
+    for row, gradient in fills.gradients.items():
+        mine = np.flatnonzero(rows == row)
+        if len(mine):
+            xy = np.stack([at[mine] % width, at[mine] // width], axis=-1) + 0.5
+            out[mine] = gradient.colors_at(xy)
+    return out
