@@ -36,6 +36,7 @@ class LayerRaster:
     x: int
     y: int
     gradients: dict[int, Gradient] = field(default_factory=dict)  # colour row -> its gradient, in frame pixels
+    coverage: np.ndarray | None = None  # how much of each frame pixel of the crop the step covers (see edges.py)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     if step.over.shape[-1] == 4:
         coverage = np.minimum(coverage, step.over[..., 3].astype(np.float32) / 255.0)
 
+    frame_coverage = np.where(_new_edges(old, new), coverage, np.nan)
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
         partner, share = index.copy(), np.ones(index.shape, np.float32)
@@ -117,7 +119,9 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     index[coverage < 0.5] = 0
     if not index.any():  # nothing covers half a pixel (a step of translucent pixels only): nothing to trace
         return None
-    return LayerRaster(index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients)
+    return LayerRaster(
+        index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, coverage=frame_coverage
+    )
 
 
 def upscale_fills(index: np.ndarray, partner: np.ndarray, share: np.ndarray, upscale: int) -> np.ndarray:
@@ -185,6 +189,19 @@ def _partners_from_neighbours(
     index[ys, xs] = np.where(nearer_own, own, other)
     partner[ys, xs] = np.where(nearer_own, other, own)
     share[ys, xs] = np.where(nearer_own, t, 1.0 - t)
+
+
+def _new_edges(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Pixels where the step's picture changes more steeply than the old one: an edge the step drew.
+
+    There coverage places the edge. Where the old picture changes as steeply (a recoloured shape's rim), a
+    pixel's move towards the new colour mixes two edges' blends, and is no sub-pixel position (edges.py).
+    """
+    def steepness(image: np.ndarray) -> np.ndarray:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return np.abs(cv2.Sobel(gray, -1, 1, 0)) + np.abs(cv2.Sobel(gray, -1, 0, 1))
+
+    return steepness(old) <= steepness(new) / 2
 
 
 def _rows(image: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from layertracer.errors import GridError
 from layertracer.grid import GridSpec, split_grid
 from layertracer.opencv import single_threaded
 from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
+from layertracer.vectorize.edges import snap_paths
 from layertracer.vectorize.masks import (
     MaskOptions,
     align_frames,
@@ -53,6 +54,7 @@ class TraceOptions:
     masks: MaskOptions = field(default_factory=MaskOptions)
     vtracer: VtracerSettings = field(default_factory=VtracerSettings)
     workers: int = 1
+    snap_edges: bool = True
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -116,9 +118,16 @@ def step_masks(frames: Sequence[np.ndarray], options: TraceOptions) -> Iterator[
         yield from change_masks(frames, options.masks)
 
 
-def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings) -> list[Path]:
-    """One step's paths (none if it changed nothing visible): its colours cleaned, then traced one by one."""
-    return [] if step is None else trace_layer(layer_raster(step, upscale), upscale, settings)
+def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings, snap_edges: bool = True) -> list[Path]:
+    """One step's paths (none if it changed nothing visible): its colours cleaned, then traced one by one,
+    and (`snap_edges`) their nodes moved onto the edges' sub-pixel positions (see edges.py)."""
+    raster = None if step is None else layer_raster(step, upscale)
+    if raster is None:
+        return []
+    paths = trace_layer(raster, upscale, settings)
+    if not snap_edges or raster.coverage is None:
+        return paths
+    return snap_paths(paths, raster.coverage, raster.x, raster.y, upscale, settings.corner_threshold)
 
 
 def _box_area(step: StepCrop | None) -> int:
@@ -146,7 +155,7 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
         for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks)):
             yield crop_step(under, over, mask, base=k == 0, exact=options.masks.exact)
 
-    trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer)
+    trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer, snap_edges=options.snap_edges)
     layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
     height, width = prepared[-1].shape[:2]
     svg = layered_svg(layers, width, height, options.upscale)

@@ -99,8 +99,6 @@ def estimate_shift(reference: AlignView, moving: AlignView, max_shift_px: int) -
     ref, mov = reference.gray, moving.gray
     (sx, sy), response = cv2.phaseCorrelate(moving.small, reference.small)
     cy, cx = int(round(sy * reference.factor[0])), int(round(sx * reference.factor[1]))
-    if response < 0.1 or (cy, cx) == (0, 0) or max(abs(cy), abs(cx)) > max_shift_px + 1:
-        return 0, 0
 
     dark = ref < 255 - 16  # where `mov`'s white-filled, uncovered border would differ
     all_dark = np.count_nonzero(dark)
@@ -113,7 +111,13 @@ def estimate_shift(reference: AlignView, moving: AlignView, max_shift_px: int) -
         differ = np.count_nonzero(cv2.absdiff(ref[ys[1], xs[1]], mov[ys[0], xs[0]]) > 16)
         return int(differ + all_dark - np.count_nonzero(dark[ys[1], xs[1]]))
 
-    candidates = [(cy + a, cx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+    if response < 0.1 or max(abs(cy), abs(cx)) > max_shift_px + 1:
+        # A step that adds much (a roof over a house) can outweigh the drift in the correlation: its peak
+        # then says nothing, and every allowed shift is tried on the pixels themselves.
+        r = range(-max_shift_px, max_shift_px + 1)
+        candidates = [(a, b) for a in r for b in r]
+    else:
+        candidates = [(cy + a, cx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
     allowed = [c for c in candidates if max(abs(c[0]), abs(c[1])) <= max_shift_px]
     best = min(allowed, key=lambda c: mismatched(*c), default=(0, 0))
     return best if best != (0, 0) and mismatched(*best) < 0.98 * mismatched(0, 0) else (0, 0)

@@ -1,0 +1,210 @@
+"""Sub-pixel edges without tracing at a multiple of the size: traced nodes moved onto the coverage iso-line.
+
+Traced at 1x, an outline follows the pixel grid: each pixel is in or out, so an edge sits up to half a pixel
+(more across a diagonal) from where its anti-aliasing puts it. Tracing at 2x halves that, at four times
+vtracer's cost. Instead, every node of the 1x outline is moved along the coverage gradient to where the
+coverage (how much of each pixel the step covers, see coverage.py) is one half on the bilinear coverage
+surface: the same surface `cv2.resize` samples when a raster is traced upscaled, so the
+outline lands where a trace at any multiple would converge. Nodes inside or outside the shape (coverage flat:
+an edge between two fills of one step, or a region reaching under a later fill) have no gradient and stay.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import partial
+
+import cv2
+import numpy as np
+
+from layertracer.vectorize.trace import Path, format_number
+
+_COMMAND_RE = re.compile(r"([MLCZ])([^MLCZ]*)")
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")
+# An outline traced at 1x lies within half a pixel diagonal (0.71 px) of the iso-line wherever the coverage
+# changes: a node is moved at most this far, so a node whose nearest crossing is further (a corner that the
+# tracer cut, a feature thinner than a pixel) is left where the tracer put it rather than pulled across.
+MAX_MOVE_PX = 0.75
+SEARCH_SAMPLES = 31  # points along the gradient, 0.05 px apart
+# Below this coverage gradient (per pixel) the surface is flat: there is no edge to find within MAX_MOVE_PX.
+MIN_GRADIENT = 0.05
+
+
+def snap_paths(
+    paths: list[Path], coverage: np.ndarray, x0: float, y0: float, upscale: int, corner_deg: float = 60.0
+) -> list[Path]:
+    """`paths` (canvas coordinates in upscaled units) with their outlines on the 0.5 iso-line of `coverage`.
+
+    `coverage` is the step's per-pixel coverage at frame scale, its pixel (0, 0) at frame pixel (x0, y0).
+    Each segment is measured at its ends and at a third and two thirds of the way; a cubic's control points
+    are then solved for so that the moved curve passes through all four moved points. A node where the
+    edges on its two sides meet at more than `corner_deg` (vtracer's corner threshold) is a corner: the
+    iso-line rounds corners, so a corner is moved to where its two sides' moved edges meet instead.
+    Paths with commands other than absolute M/L/C/Z are left as they are.
+    """
+    field = _Field(coverage)
+    out = []
+    for path in paths:
+        if not _PAIRS_ONLY_RE.fullmatch(path.d):
+            out.append(path)
+            continue
+        outline = _Outline.parse(path.d)
+        if len(outline.segments) == 0:
+            out.append(path)
+            continue
+        # Positions in coverage pixels: pixel centres sit at integer coordinates, as OpenCV samples them.
+        origin = np.array([x0 + 0.5, y0 + 0.5]) * upscale - [path.x, path.y]
+        moves = outline.moves(partial(field.measure, origin=origin, scale=upscale), np.cos(np.radians(corner_deg)))
+        out.append(replace(path, d=outline.write(outline.points + moves * upscale)))
+    return out
+
+
+_ONE_THIRD = np.array([8, 12, 6, 1]) / 27  # cubic Bernstein weights at t = 1/3 (reversed: t = 2/3)
+
+
+class _Outline:
+    """A path's commands, its (x, y) pairs, and its segments as indices into the pairs.
+
+    `segments` rows: (start, control 1, control 2, end); a line's controls are -1.
+    """
+
+    def __init__(self, commands: list[tuple[str, int]], points: np.ndarray, segments: np.ndarray) -> None:
+        self.commands, self.points, self.segments = commands, points, segments
+
+    @classmethod
+    def parse(cls, d: str) -> _Outline:
+        commands: list[tuple[str, int]] = []
+        numbers: list[float] = []
+        segments: list[tuple[int, int, int, int]] = []
+        for letter, body in _COMMAND_RE.findall(d):
+            values = [float(v) for v in _NUMBER_RE.findall(body)]
+            n = len(values) // 2
+            base = len(numbers) // 2
+            commands.append((letter, n))
+            numbers += values[: 2 * n]
+            if letter == "L" and base > 0:
+                segments += [(base + k - 1, -1, -1, base + k) for k in range(n)]
+            elif letter == "C" and base > 0:
+                segments += [(base + k - 1, base + k, base + k + 1, base + k + 2) for k in range(0, n - 2, 3)]
+        points = np.asarray(numbers, np.float64).reshape(-1, 2)
+        return cls(commands, points, np.asarray(segments, np.intp).reshape(-1, 4))
+
+    def moves(self, measure, corner_cos: float) -> np.ndarray:
+        """Per pair, how far it moves; `measure(points)` gives (offset, unit normal, found) per point."""
+        p, seg = self.points, self.segments
+        start, end = p[seg[:, 0]], p[seg[:, 3]]
+        curve = seg[:, 1] >= 0
+        c1 = np.where(curve[:, None], p[seg[:, 1]], (2 * start + end) / 3)
+        c2 = np.where(curve[:, None], p[seg[:, 2]], (start + 2 * end) / 3)
+        w = _ONE_THIRD
+        third = w[0] * start + w[1] * c1 + w[2] * c2 + w[3] * end
+        two_thirds = w[3] * start + w[2] * c1 + w[1] * c2 + w[0] * end
+        n_seg = len(seg)
+        offset, normal, found = measure(np.concatenate([p, third, two_thirds]))
+        move = np.where(found[:, None], offset[:, None] * normal, 0.0)
+        anchor_move = move[: len(p)].copy()
+
+        # Corners: where the edge before a node (measured at two thirds of the segment ending there) and the
+        # edge after it (a third of the segment leaving it) meet at an angle, the node goes where both
+        # moved edges meet: n_in . m = s_in and n_out . m = s_out.
+        i_in = len(p) + n_seg + np.arange(n_seg)  # two thirds of each segment, before its end node
+        nodes = seg[:, 3]
+        after = np.full(len(p), -1, np.intp)
+        after[seg[:, 0]] = len(p) + np.arange(n_seg)  # a third of the segment leaving each node
+        closing = _closing_nodes(p, seg)
+        i_out = after[np.where(closing >= 0, closing, nodes)]
+        ok = (i_out >= 0) & found[i_in] & found[np.maximum(i_out, 0)]
+        n_in, n_out = normal[i_in], normal[np.maximum(i_out, 0)]
+        det = n_in[:, 0] * n_out[:, 1] - n_in[:, 1] * n_out[:, 0]  # the sine of the angle between the edges
+        # Edges that turn back on themselves (a hairpin: near-opposite normals) meet nowhere well defined.
+        corner = ok & (np.einsum("nc,nc->n", n_in, n_out) < corner_cos) & (np.abs(det) >= np.sqrt(1 - corner_cos**2))
+        s_in, s_out = offset[i_in], offset[np.maximum(i_out, 0)]
+        safe = np.where(corner, det, 1.0)
+        solved = np.stack([(s_in * n_out[:, 1] - s_out * n_in[:, 1]) / safe,
+                           (n_in[:, 0] * s_out - n_out[:, 0] * s_in) / safe], axis=-1)
+        for k in np.flatnonzero(corner):
+            anchor_move[nodes[k]] = solved[k]
+            if closing[k] >= 0:
+                anchor_move[closing[k]] = solved[k]
+
+        # Controls: the moved cubic passes through its moved ends and its moved points at 1/3 and 2/3 (where
+        # nothing was found there, the ends' moves interpolated).
+        m0, m3 = anchor_move[seg[:, 0]], anchor_move[seg[:, 3]]
+        at_third = np.where(found[len(p) : len(p) + n_seg, None], move[len(p) : len(p) + n_seg], (2 * m0 + m3) / 3)
+        at_two = np.where(found[len(p) + n_seg :, None], move[len(p) + n_seg :], (m0 + 2 * m3) / 3)
+        r1 = at_third - w[0] * m0 - w[3] * m3
+        r2 = at_two - w[3] * m0 - w[0] * m3
+        out = anchor_move
+        out[seg[curve, 1]] = (3 * r1 - 1.5 * r2)[curve]
+        out[seg[curve, 2]] = (3 * r2 - 1.5 * r1)[curve]
+        return out
+
+    def write(self, points: np.ndarray) -> str:
+        parts, k = [], 0
+        for letter, n in self.commands:
+            pairs = " ".join(f"{format_number(x)} {format_number(y)}" for x, y in points[k : k + n])
+            parts.append(f"{letter}{pairs}" if pairs else letter)
+            k += n
+        return " ".join(parts)
+
+
+def _closing_nodes(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Per segment, the start node of its subpath if the segment ends there (a closed outline), else -1."""
+    out = np.full(len(segments), -1, np.intp)
+    first = 0
+    for k in range(len(segments)):
+        if k > 0 and segments[k, 0] != segments[k - 1, 3]:
+            first = k
+        if np.allclose(points[segments[k, 3]], points[segments[first, 0]]):
+            out[k] = segments[first, 0]
+    return out
+
+
+class _Field:
+    """Bilinear coverage and its gradient, sampled at fractional pixel positions (x, y)."""
+
+    def __init__(self, coverage: np.ndarray) -> None:
+        padded = np.pad(coverage.astype(np.float32), 1, mode="edge")
+        # NaN marks pixels whose coverage places no edge (see coverage.py): a node whose surface or gradient
+        # reads one of them stays where it is.
+        known = np.isfinite(padded).view(np.uint8)
+        self.known = cv2.erode(known, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE).astype(np.float32)
+        self.value = np.nan_to_num(padded)
+        self.gy, self.gx = np.gradient(self.value)
+
+    def _sample(self, image: np.ndarray, at: np.ndarray) -> np.ndarray:
+        x = np.clip(at[:, 0] + 1, 0, image.shape[1] - 1.001)
+        y = np.clip(at[:, 1] + 1, 0, image.shape[0] - 1.001)
+        x0, y0 = np.floor(x).astype(np.intp), np.floor(y).astype(np.intp)
+        fx, fy = x - x0, y - y0
+        top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
+        bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+        return top * (1 - fy) + bottom * fy
+
+    def measure(
+        self, at: np.ndarray, origin: np.ndarray | float = 0.0, scale: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per point (x, y): the signed distance to coverage 0.5 along the gradient, at most MAX_MOVE_PX, the
+        gradient's unit direction, and whether a crossing was found (not where the surface is flat). Points
+        are given as `(at - origin) / scale` pixels; distances come back in pixels.
+
+        The surface is searched along the gradient's direction (a Newton step on a surface that is linear
+        between pixel centres and flat beyond them overshoots), and the crossing nearest the point is taken.
+        """
+        at = (at - origin) / scale
+        g = np.stack([self._sample(self.gx, at), self._sample(self.gy, at)], axis=-1)
+        norm = np.hypot(g[:, 0], g[:, 1])
+        steep = (norm >= MIN_GRADIENT) & (self._sample(self.known, at) >= 1.0)
+        direction = g / np.maximum(norm, 1e-12)[:, None]
+        t = np.linspace(-MAX_MOVE_PX, MAX_MOVE_PX, SEARCH_SAMPLES)
+        along = at[:, None, :] + t[None, :, None] * direction[:, None, :]
+        c = self._sample(self.value, along.reshape(-1, 2)).reshape(len(at), len(t)) - 0.5
+        known = self._sample(self.known, along.reshape(-1, 2)).reshape(c.shape) >= 1.0
+        crosses = (c[:, :-1] * c[:, 1:] <= 0) & (c[:, :-1] != c[:, 1:]) & known[:, :-1] & known[:, 1:]
+        nearest = np.argmin(np.where(crosses, np.abs(t[:-1] + t[1:]), np.inf), axis=1)
+        rows = np.arange(len(at))
+        c0, c1 = c[rows, nearest], c[rows, nearest + 1]
+        offset = t[nearest] + (t[1] - t[0]) * c0 / np.where(c0 != c1, c0 - c1, 1.0)
+        return offset, direction, steep & crosses[rows, nearest]
