@@ -86,10 +86,20 @@ def coverage(shape: Shape, width: int, height: int) -> np.ndarray:
     return cv2.resize(mask, (width, height), interpolation=cv2.INTER_AREA) / 255.0
 
 
-def shapes_drawn(icon: RandomIcon, render: np.ndarray, tolerance: int = 48) -> Iterator[tuple[Shape, int, int]]:
-    """(shape, interior pixels, those of them in its colour) for each opaque shape with a visible interior: the
-    pixels it covers fully, that no later shape touches, 2 px or more from the rest (edges may be placed
-    differently; a shape that is there at all has its interior right)."""
+def assert_shapes_drawn(icon: RandomIcon, render: np.ndarray) -> None:
+    """Every shape of the icon is in the render, in its colour: all of its interior but one pixel or 10%."""
+    for shape, interior, right in shapes_drawn(icon, render):
+        assert interior - right <= max(1, 0.1 * interior), f"{shape}: {right} of {interior} interior pixels right"
+
+
+def shapes_drawn(
+    icon: RandomIcon, render: np.ndarray, tolerance: int = 48, min_visible: int = 32
+) -> Iterator[tuple[Shape, int, int]]:
+    """(shape, interior pixels, those of them in its colour) for each opaque shape that shows at least
+    `min_visible` pixels (smaller pieces count as specks: the decomposer merges regions under 16 px, vtracer
+    drops them): its interior is the pixels it covers fully, that no later shape touches, 2 px or more from the
+    rest and from the image's border (edges may be placed differently; a shape that is there at all has its
+    interior right)."""
     height, width = render.shape[:2]
     covers = [coverage(shape, width, height) for shape in icon.shapes]
     for k, shape in enumerate(icon.shapes):
@@ -98,8 +108,8 @@ def shapes_drawn(icon: RandomIcon, render: np.ndarray, tolerance: int = 48) -> I
         visible = covers[k] >= 1.0
         for later in covers[k + 1 :]:
             visible &= later == 0
-        interior = cv2.erode(visible.astype(np.uint8), np.ones((5, 5), np.uint8), borderValue=1).astype(bool)
-        if interior.sum() == 0:
+        interior = cv2.erode(visible.astype(np.uint8), np.ones((5, 5), np.uint8), borderValue=0).astype(bool)
+        if visible.sum() < min_visible or interior.sum() == 0:
             continue
         off = np.abs(render[interior].astype(int) - np.asarray(shape.rgb)).max(axis=1)
         yield shape, int(interior.sum()), int((off <= tolerance).sum())

@@ -20,7 +20,7 @@ from layertracer.images import decode_image, encode_png, flatten_on_white
 from layertracer.metrics import count_paths, layer_renders, mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
 
-from .random_icons import RandomIcon, check_layered_svg, icons, shapes_drawn
+from .random_icons import RandomIcon, assert_shapes_drawn, check_layered_svg, icons
 
 # Seeded (derandomize): the suite draws the same examples every run; exploring runs with more examples passed too.
 PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=None,
@@ -102,9 +102,7 @@ def _assert_shapes_drawn(icon: RandomIcon, options: TraceOptions) -> None:
     height, width = icon.frames[0].shape[:2]
     result = vectorize_frames(icon.frames, options)
     check_layered_svg(result.svg, len(icon.frames), width, height)
-    render = render_svg(result.svg, width, height)
-    for shape, interior, right in shapes_drawn(icon, render):
-        assert right >= 0.9 * interior, f"{shape}: {right} of {interior} interior pixels in its colour"
+    assert_shapes_drawn(icon, render_svg(result.svg, width, height))
 
 
 # Files ----------------------------------------------------------------------------------------------------------
