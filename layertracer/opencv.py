@@ -1,10 +1,9 @@
 """OpenCV on one thread while layertracer works.
 
 OpenCV keeps a pool of one thread per core and splits its larger calls over it. An icon's calls work on crops
-of a few hundred pixels, where splitting buys no time: on the bench icons one process takes the same wall time
-on one thread, for 20-40% less CPU (9-frame grids: 47 -> 37 ms of CPU per icon; decomposing an image:
-29 -> 21 ms). The CPU the pool spends is taken from whatever shares the cores: the helper processes of a
-parallel trace, Ray's other CPU actors, a folder's other processes.
+of a few hundred pixels, where splitting buys no time, only CPU (README, "Layer-wise vectorization" has the
+figures). The CPU the pool spends is taken from whatever shares the cores: the helper processes of a parallel
+trace, Ray's other CPU actors, a folder's other processes.
 """
 
 from __future__ import annotations

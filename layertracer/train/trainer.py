@@ -159,10 +159,11 @@ def enable_checkpointing(transformer, interval: int = 1) -> None:
 
 
 def avoid_cudnn_attention() -> None:
-    """Leave cuDNN out of scaled-dot-product attention for training. Its fused attention fails in the full-size
-    Flux transformer's backward on an H100 (torch 2.11, cuDNN 9.19: `mha_graph.execute(...).is_good()` or an
-    illegal memory access, measured with benchmarks/train_step.py); flash and memory-efficient attention compute
-    the same thing. Process-wide, which suits a process that only trains; no effect on the CPU."""
+    """Leave cuDNN out of scaled-dot-product attention for training: its fused attention fails in the full-size
+    Flux transformer's backward, and flash and memory-efficient attention compute the same thing. Process-wide,
+    which suits a process that only trains; no effect on the CPU."""
+    # Seen on an H100 with torch 2.11 and cuDNN 9.19 (benchmarks/train_step.py): `mha_graph.execute(...).is_good()`
+    # or an illegal memory access in the backward pass.
     torch.backends.cuda.enable_cudnn_sdp(False)
 
 
