@@ -4,12 +4,15 @@ Full size, no download: FLUX.1-dev's transformer architecture (12B, from its con
 a VAE, CLIP-L and T5-XXL of the real shapes (tokenizers from the tiny builder: token ids differ, sequence lengths
 do not, since CLIP pads to 77 and T5 to 512). A 1056 px 9-frame grid at 25 steps. Prints seconds per grid,
 denoising steps/s, achieved TFLOP/s, peak GPU memory and the ratio to the bare pipeline measured in this run,
-then batch 2/4 and torch.compile.
+then batch 2/4, two stacked LoRAs fused (rank 16 on every attention projection: must cost nothing per step),
+the transformer and T5 stored in fp8 e4m3 with bf16 compute (peak memory, and the mean pixel difference of
+the grid from the bf16 one), and torch.compile.
 
 Needs one CUDA GPU with >= 40 GiB; without one it says why and exits 0. `--smoke` runs the same measurements on
 the tiny CPU pipeline, to check the script itself (its numbers mean nothing).
 
-    python -m benchmarks.sample_throughput [--repeats 2] [--batch-sizes 1,2,4] [--no-compile] [--json OUT.json]
+    python -m benchmarks.sample_throughput [--repeats 2] [--batch-sizes 1,2,4] [--no-compile] [--no-fp8]
+        [--no-lora] [--json OUT.json]
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Row:
     tflops: float
     peak_gib: float
     vs_bare: float | None = None
+    pixel_diff: float | None = None  # mean |grid - bf16 grid| in 8-bit levels (the fp8 row)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,6 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, choices=(4, 9), default=9)
     parser.add_argument("--batch-sizes", default="1,2,4", help="FluxSampler batch sizes to time")
     parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
+    parser.add_argument("--no-lora", action="store_true", help="skip the stacked-LoRA row")
+    parser.add_argument("--no-fp8", action="store_true", help="skip the fp8 row")
     parser.add_argument("--smoke", action="store_true", help="tiny CPU pipeline: checks the script, not speed")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     return parser.parse_args(argv)
@@ -101,6 +107,21 @@ def build_full_size_pipeline(tokenizer_dir: str, device: str):
     return pipe
 
 
+def write_random_lora(transformer, path: Path, rank: int = 16, seed: int = 0) -> str:
+    """A diffusers-format LoRA of `rank` on every attention q/k/v/out projection of `transformer` (random weights)."""
+    import torch
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for name, module in transformer.named_modules():
+        if isinstance(module, torch.nn.Linear) and name.split(".attn.")[-1] in ("to_q", "to_k", "to_v", "to_out.0"):
+            tensors[f"transformer.{name}.lora_A.weight"] = torch.randn(rank, module.in_features, generator=generator)
+            tensors[f"transformer.{name}.lora_B.weight"] = torch.randn(module.out_features, rank, generator=generator)
+    save_file({k: (v * 0.01).to(torch.bfloat16).contiguous() for k, v in tensors.items()}, str(path))
+    return str(path)
+
+
 def measure(name: str, batch: int, run: Callable[[], None], repeats: int, steps: int, flops: float) -> Row:
     """Median seconds per grid over `repeats` runs after a warm-up; peak memory over the timed runs."""
     seconds, peak = timed(run, repeats)
@@ -121,10 +142,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from layertracer.grid import GridSpec
     from layertracer.models import FluxSampler, ModelConfig, SampleRequest
+    from layertracer.models.denoise import MAX_SEQUENCE_LENGTH
     from layertracer.models.latents import grid_canvas_px
+    from layertracer.models.loading import fuse_lora, store_fp8
     from layertracer.models.prompts import format_prompt
-    from layertracer.models.sampler import MAX_SEQUENCE_LENGTH
-    from layertracer.models.tiny import build_tiny_pipeline
+    from layertracer.testing.tiny_flux import build_tiny_pipeline
 
     cell_px = 48 if args.smoke else None
     steps = 2 if args.smoke else args.steps
@@ -158,11 +180,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         return run
 
-    def ours(batch: int) -> Callable[[], None]:
-        requests = [
+    def ours_requests(batch: int) -> list[SampleRequest]:
+        return [
             SampleRequest(kind="text", prompt=SUBJECT, frames=args.frames, seed=i, steps=steps, cell_px=cell_px)
             for i in range(batch)
         ]
+
+    def ours(batch: int) -> Callable[[], None]:
+        requests = ours_requests(batch)
 
         def run() -> None:
             sampler.max_batch = batch
@@ -177,6 +202,20 @@ def main(argv: list[str] | None = None) -> int:
     baseline = rows[0].s_per_grid
     for batch in batch_sizes:
         rows.append(measure("FluxSampler", batch, ours(batch), args.repeats, steps, flops))
+    if not args.no_lora:
+        with tempfile.TemporaryDirectory() as tmp:
+            for seed in (1, 2):
+                lora = write_random_lora(pipe.transformer, Path(tmp) / f"lora{seed}.safetensors", seed=seed)
+                fuse_lora(pipe, lora, (tmp, {"weight_name": Path(lora).name, "local_files_only": True}), 1.0)
+        rows.append(measure("FluxSampler + 2 LoRAs fused", 1, ours(1), args.repeats, steps, flops))
+    if not args.no_fp8:
+        reference = sampler.sample(ours_requests(1))[0].grid
+        store_fp8(pipe, pipe.transformer.dtype)
+        if torch.cuda.is_available() and not args.smoke:
+            torch.cuda.empty_cache()
+        rows.append(measure("FluxSampler, transformer + T5 in fp8", 1, ours(1), args.repeats, steps, flops))
+        fp8_grid = sampler.sample(ours_requests(1))[0].grid
+        rows[-1].pixel_diff = float(abs(fp8_grid.astype(int) - reference.astype(int)).mean())
     if not args.no_compile and not args.smoke:
         pipe.transformer.compile(fullgraph=True)
         rows.append(measure("FluxSampler + torch.compile", 1, ours(1), args.repeats, steps, flops))
@@ -189,12 +228,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_table(rows: list[Row]) -> None:
-    print("\n| run | batch | s / grid | steps / s | TFLOP/s | peak GiB | vs bare |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| run | batch | s / grid | steps / s | TFLOP/s | peak GiB | vs bare | pixels vs bf16 |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
+        diff = "" if r.pixel_diff is None else f"{r.pixel_diff:.2f}"
         print(
             f"| {r.name} | {r.batch} | {r.s_per_grid:.2f} | {r.steps_per_s:.2f} | {r.tflops:.0f} | "
-            f"{r.peak_gib:.1f} | {r.vs_bare:.3f} |"
+            f"{r.peak_gib:.1f} | {r.vs_bare:.3f} | {diff} |"
         )
 
 

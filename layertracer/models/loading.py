@@ -97,12 +97,10 @@ def resolve_device(device: str | None) -> str:
 
 def load_pipeline(config: ModelConfig) -> FluxPipeline:
     """A ready-to-call FluxPipeline on its device, LoRAs fused, in eval mode."""
-    import torch
-
     device, dtype = _placement(config)
     pipe, fp8 = _load_and_fuse(config, device, dtype)
     if fp8:  # after fusing, so the LoRAs are fused in full precision; the bf16 weights never reach the GPU
-        pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+        store_fp8(pipe, dtype)
         if not config.offload:
             pipe.to(device)
     if config.offload:
@@ -112,6 +110,20 @@ def load_pipeline(config: ModelConfig) -> FluxPipeline:
     if config.compile_transformer:
         pipe.transformer.compile(fullgraph=True)
     return pipe
+
+
+def store_fp8(pipe: FluxPipeline, compute_dtype) -> None:
+    """Keep the transformer's and T5's weights in float8 e4m3, each layer upcast to `compute_dtype` while it runs
+    (diffusers layerwise casting). Norms and embeddings stay in `compute_dtype` (T5's embedding also sets the
+    dtype the pipeline gives its prompt embeddings), and so does T5's `wo`, whose forward casts its input to its
+    weight's dtype before the cast hook runs."""
+    import torch
+    from diffusers.hooks import apply_layerwise_casting
+    from diffusers.hooks.layerwise_casting import DEFAULT_SKIP_MODULES_PATTERN
+
+    pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=compute_dtype)
+    keep = (*DEFAULT_SKIP_MODULES_PATTERN, "shared", "embed_tokens", r"DenseReluDense\.wo$")
+    apply_layerwise_casting(pipe.text_encoder_2, torch.float8_e4m3fn, compute_dtype, skip_modules_pattern=keep)
 
 
 def merged_transformer(config: ModelConfig):

@@ -65,9 +65,12 @@ def test_fp8_file_stays_fp8_and_draws_close_to_the_folder(
     pipe = load_pipeline(ModelConfig(tiny_flux_dir, transformer=file))
     weight = pipe.transformer.transformer_blocks[0].attn.to_q.weight
     assert weight.dtype == torch.float8_e4m3fn and pipe.transformer.dtype == torch.float32  # stored fp8, fp32 compute
+    t5 = pipe.text_encoder_2
+    assert t5.encoder.block[0].layer[0].SelfAttention.q.weight.dtype == torch.float8_e4m3fn  # T5 too
+    assert t5.shared.weight.dtype == torch.float32 and t5.dtype == torch.float32  # its embedding sets the prompt's
     fp8_grid = FluxSampler(ModelConfig(tiny_flux_dir), pipe=pipe).sample([ROW])[0].grid
-    # e4m3 keeps 3 mantissa bits (up to ~6% relative error per weight): on this random model the grid moves by
-    # about one level on average (max ~16), where another seed moves it by ~37.
+    # e4m3 keeps 3 mantissa bits (up to ~6% relative error per weight): on this random model (transformer and T5
+    # in fp8) the grid moves by about one level on average, where another seed moves it by ~37.
     difference = np.abs(fp8_grid.astype(int) - folder_grid).mean()
     assert 0 < difference < 3.0
 

@@ -30,6 +30,16 @@ def test_offload_and_tiling_match_the_resident_pipeline(tiny_flux_dir: str, tiny
     assert FluxSampler(ModelConfig(tiny_flux_dir, offload=True, vae_tiling=True)).sample([image])[0].error is None
 
 
+def test_fp8_keeps_the_weights_fp8_on_the_gpu_and_computes_in_bf16(tiny_flux_dir: str) -> None:
+    bf16 = FluxSampler(ModelConfig(tiny_flux_dir)).sample([ROW])[0]
+    sampler = FluxSampler(ModelConfig(tiny_flux_dir, fp8=True))
+    weight = sampler.pipe.transformer.transformer_blocks[0].attn.to_q.weight
+    assert weight.dtype == torch.float8_e4m3fn and weight.device.type == "cuda"
+    assert sampler.pipe.transformer.dtype == torch.bfloat16
+    fp8 = sampler.sample([ROW])[0]
+    assert fp8.error is None and np.abs(fp8.grid.astype(int) - bf16.grid.astype(int)).mean() < 4.0
+
+
 def test_compiled_transformer_gives_the_eager_grid(tiny_flux_dir: str) -> None:
     eager = FluxSampler(ModelConfig(tiny_flux_dir)).sample([ROW])[0]
     compiled = FluxSampler(ModelConfig(tiny_flux_dir, compile_transformer=True)).sample([ROW])[0]
