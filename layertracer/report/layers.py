@@ -1,4 +1,5 @@
-"""Layer data for the report's slider: a layered SVG reduced to a checked tree of `<g>` and `<path>`.
+"""Layer data for the report's slider: a layered SVG reduced to a checked tree of `<g>` and `<path>` (and the
+gradient fills of the contract: `<defs>`, `<linearGradient>`/`<radialGradient>`, `<stop>`, `fill="url(#id)"`).
 
 The page rebuilds the SVG from this data with createElementNS/setAttribute, so no markup from an SVG file
 reaches the browser's parser: only elements and attribute values that pass the checks below survive.
@@ -30,9 +31,13 @@ _TRANSFORM_RE = re.compile(
 _PATH_DATA_RE = re.compile(r"[MmLlHhVvCcSsQqTtAaZz0-9eE.,+\-\s]*")
 _FILL_RULE_RE = re.compile(r"nonzero|evenodd")
 _LAYER_ID_RE = re.compile(r"layer-(\d+)")
+_GRADIENT_ID_RE = re.compile(r"gradient-\d+")
+_FILL_RE = re.compile(rf"{_COLOR_RE.pattern}|url\(#{_GRADIENT_ID_RE.pattern}\)")
+_STOP_COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+_GRADIENT = {"id": _GRADIENT_ID_RE, "gradientUnits": re.compile("userSpaceOnUse")}
 
 _PAINT = {
-    "fill": _COLOR_RE,
+    "fill": _FILL_RE,
     "fill-opacity": _NUMBER_RE,
     "fill-rule": _FILL_RULE_RE,
     "opacity": _NUMBER_RE,
@@ -44,6 +49,10 @@ _PAINT = {
 ALLOWED_ATTRIBUTES: dict[str, dict[str, re.Pattern[str]]] = {
     "g": _PAINT,
     "path": {**_PAINT, "d": _PATH_DATA_RE},
+    "defs": {},
+    "linearGradient": {**_GRADIENT, **{name: _NUMBER_RE for name in ("x1", "y1", "x2", "y2")}},
+    "radialGradient": {**_GRADIENT, **{name: _NUMBER_RE for name in ("cx", "cy", "r")}},
+    "stop": {"offset": _NUMBER_RE, "stop-color": _STOP_COLOR_RE, "stop-opacity": _NUMBER_RE},
 }
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from skimage.measure import label as connected_labels
 
 from layertracer.vectorize.gradients import (
     QUANTIZATION_VAR,
@@ -66,9 +65,14 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, noise_va
         members = np.flatnonzero(group == root)
         budget = sum(moments[k].budget for k in members)
         merged = len(members) > 1
-        # Whatever fits, a single flat region's gradient must first beat the flat fill by more than BIC's
-        # smallest penalty: cheap to know, and it keeps flat fills from being fitted at all.
-        if not merged and budget / max(noise, QUANTIZATION_VAR) <= 6 * np.log(3 * (hi - lo)):
+        # A region alone is fitted only where a smooth field explains more of its colour than it leaves, by more
+        # than a level per pixel and BIC's smallest penalty (what `fit_gradient` asks of a gradient, asked of the
+        # quadratic field first): cheap to know, and flat fills are never fitted at all.
+        explained = budget - moments[root].smooth_rss()
+        if not merged and (
+            explained < budget - explained or explained <= 3 * (hi - lo)
+            or budget / max(noise, QUANTIZATION_VAR) <= 6 * np.log(3 * (hi - lo))
+        ):
             continue
         xy = np.stack([xs[lo:hi], ys[lo:hi]], axis=-1) + 0.5
         gradient, rss = fit_gradient(xy, rgb[ys[lo:hi], xs[lo:hi]], noise)
@@ -103,36 +107,21 @@ class RampFills:
     gradients: dict[int, Gradient]
 
 
-def ramp_fills(index: np.ndarray, colors: np.ndarray, rgb: np.ndarray, settled: np.ndarray) -> RampFills:
-    """The ramps of an indexed raster (its `settled` pixels' colours in `rgb` are true) as one row each.
+def ramp_fills(index: np.ndarray, colors: np.ndarray, rgb: np.ndarray, trusted: np.ndarray) -> RampFills:
+    """The ramps of an indexed raster as one row each, from the true colours `rgb` of its `trusted` pixels
+    (those whose colour was settled).
 
-    A colour's pieces are one compound path; a ramp is a path of its own, so it is taken only where it
-    leaves no more paths than there were (it takes in every piece of some colour, rims and specks aside),
-    largest first.
-    Unchanged (the same arrays) where there are none, so flat artwork traces as before.
+    Regions here are the colour rows themselves: each is traced as one compound path, so joining k rows into
+    one ramp leaves k - 1 paths fewer. Unchanged (the same arrays) where there are no ramps, so flat artwork
+    traces as before.
     """
-    labels = connected_labels(index, background=0, connectivity=1)
-    ramps = find_ramps(labels, rgb, interior(labels, settled))
+    ramps = find_ramps(index.astype(np.int64), rgb, trusted & (index > 0))
     if not ramps.gradients:
         return RampFills(index, colors, {})
-    row_of = np.zeros(len(ramps.group), np.int64)
-    row_of[labels.ravel()] = index.ravel()
-    row_of[~ramps.measured] = 0  # specks and rims make no path of their own
-    pieces_left = np.bincount(row_of, minlength=len(colors) + 1)  # each row's pieces outside any ramp
-    pieces_left[0] = 0
-    sizes = np.bincount(ramps.group[labels.ravel()], minlength=len(ramps.group))
-    roots = []
-    for root in sorted(ramps.gradients, key=lambda r: -sizes[r]):
-        taken = np.bincount(row_of[np.flatnonzero(ramps.group == root)], minlength=len(pieces_left))
-        taken[0] = 0
-        if np.count_nonzero((pieces_left == taken) & (taken > 0)) >= 1:
-            pieces_left -= taken
-            roots.append(root)
-    if not roots:
-        return RampFills(index, colors, {})
+    roots = list(ramps.gradients)
     new_rows = np.zeros(len(ramps.group), np.int64)
     new_rows[roots] = len(colors) + 1 + np.arange(len(roots))
-    target = new_rows[ramps.group][labels]
+    target = new_rows[ramps.group][index]
     dtype = np.uint8 if len(colors) + len(roots) < 255 else np.uint16
     out = np.where(target > 0, target, index).astype(dtype)
     table = np.concatenate([colors, np.array([ramps.gradients[r].mean_color for r in roots], np.uint8)])

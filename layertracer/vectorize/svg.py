@@ -34,9 +34,15 @@ def gradient_element(path: Path, gradient_id: str) -> str:
         tag, names = "radialGradient", ("cx", "cy", "r")
     geometry = " ".join(f'{name}="{format_number(value)}"' for name, value in zip(names, gradient.geometry))
     stops = "".join(
-        f'<stop offset="{offset:.4g}" stop-color="#{r:02x}{g:02x}{b:02x}"/>' for offset, (r, g, b) in gradient.stops
+        f'<stop offset="{_offset(offset)}" stop-color="#{r:02x}{g:02x}{b:02x}"/>'
+        for offset, (r, g, b) in gradient.stops
     )
     return f'<{tag} id="{gradient_id}" gradientUnits="userSpaceOnUse" {geometry}>{stops}</{tag}>'
+
+
+def _offset(value: float) -> str:
+    """A stop offset (0..1) with four decimals at most, never in exponent notation."""
+    return f"{min(max(value, 0.0), 1.0):.4f}".rstrip("0").rstrip(".") or "0"
 
 
 def layered_svg(layers: Sequence[Sequence[Path]], width: int, height: int, upscale: int = 1) -> str:

@@ -1,5 +1,6 @@
-"""Every SVG a job writes is inert: only svg/g/path (and metadata), plain fills, generated ids and labels; no
-scripts, event attributes, styles, links or external references, whatever the rows and images held.
+"""Every SVG a job writes is inert: only svg/g/path (and metadata), plain fills or the contract's gradients
+(`<defs>` of linear/radial gradients used as `fill="url(#gradient-N)"`), generated ids and labels; no scripts,
+event attributes, styles, links or external references, whatever the rows and images held.
 
 The check runs on the outputs of the hostile job, and on those of every other job run earlier in this pytest
 session (the pipeline end-to-end tests, when the whole suite runs): each OUT is found by its index.
@@ -21,11 +22,17 @@ ALLOWED = {  # element -> attributes (namespaces spelled out) and a pattern each
     "g": {"id": r"layer-\d+", f"{INKSCAPE_NS}groupmode": r"layer", f"{INKSCAPE_NS}label": r"step \d+"},
     "path": {
         "d": r"[MmLlHhVvCcSsQqTtAaZz0-9eE.,\s+-]+",
-        "fill": r"#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}|none",
+        "fill": r"#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}|none|url\(#gradient-\d+\)",
         "fill-opacity": r"[0-9.]+", "opacity": r"[0-9.]+", "fill-rule": r"nonzero|evenodd",
         "transform": r"(translate|scale|matrix)\([0-9eE.,\s+-]*\)(\s*(translate|scale|matrix)\([0-9eE.,\s+-]*\))*",
     },
     "title": {}, "desc": {}, "metadata": {},
+    "defs": {},
+    "linearGradient": {"id": r"gradient-\d+", "gradientUnits": "userSpaceOnUse",
+                       **{name: r"-?[0-9.]+" for name in ("x1", "y1", "x2", "y2")}},
+    "radialGradient": {"id": r"gradient-\d+", "gradientUnits": "userSpaceOnUse",
+                       **{name: r"-?[0-9.]+" for name in ("cx", "cy", "r")}},
+    "stop": {"offset": r"[0-9.]+", "stop-color": r"#[0-9a-fA-F]{6}", "stop-opacity": r"[0-9.]+"},
 }
 
 

@@ -13,9 +13,10 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const PAGE_SIZE = 120;
   const MAX_SEARCH_BLOCKS = 8; // a word that begins more words than this many blocks hold is too broad
-  const SVG_TAGS = new Set(["g", "path"]);
+  const SVG_TAGS = new Set(["g", "path", "defs", "linearGradient", "radialGradient", "stop"]);
   const SVG_ATTRIBUTES = new Set([
     "d", "fill", "fill-opacity", "fill-rule", "opacity", "stroke", "stroke-width", "stroke-opacity", "transform",
+    "id", "gradientUnits", "x1", "y1", "x2", "y2", "cx", "cy", "r", "offset", "stop-color", "stop-opacity",
   ]);
   const WORD_SEPARATORS = /[^\p{L}\p{N}]+/u;
 
