@@ -1,7 +1,8 @@
-"""Colour ramps in a segmentation: the bands a gradient was cut into, found and joined into one region.
+"""Colour ramps in a step's indexed raster: the bands a gradient was cut into, found and joined into one fill.
 
-Shared by the vectorizer (a step's indexed raster) and the decomposer (its region map): each works on a map of
-connected regions and the pixels' true colours, and gets back which regions are one ramp and its gradient fill.
+Regions are given by a label map (here the step's colour rows); the pixels' true colours say which adjacent
+regions one smooth colour field describes as well as their flat fills did (see gradients.py), and which
+gradient fills each such ramp.
 """
 
 from __future__ import annotations
@@ -22,33 +23,21 @@ from layertracer.vectorize.gradients import (
 
 @dataclass(frozen=True)
 class Ramps:
-    """Regions joined into ramps: `group[k]` is the region region k now belongs to (itself if none), and
-    `gradients` the fill of each group that has one, in pixel coordinates (pixel (x, y) spans x..x+1).
-    `measured` marks the regions with pixels off their rims; the others are rims and specks."""
+    """Regions joined into ramps: `group[k]` is the region that region k now belongs to (itself if none), and
+    `gradients` the fill of each group that has one, in pixel coordinates (pixel (x, y) spans x..x+1)."""
 
     group: np.ndarray
     gradients: dict[int, Gradient]
-    measured: np.ndarray
 
 
-def interior(labels: np.ndarray, trusted: np.ndarray | None = None) -> np.ndarray:
-    """Pixels of a region (> 0) whose neighbours up to two pixels away along rows and columns are in the same
-    region: off the anti-aliased rims, which a resampled render spreads over two pixels."""
-    padded = np.pad(labels, 2, mode="edge")
-    same = labels > 0
-    for dy, dx in ((0, 2), (1, 2), (3, 2), (4, 2), (2, 0), (2, 1), (2, 3), (2, 4)):
-        same &= padded[dy : dy + labels.shape[0], dx : dx + labels.shape[1]] == labels
-    return same if trusted is None else same & trusted
-
-
-def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, noise_var: float | None = None) -> Ramps:
+def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray) -> Ramps:
     """Which regions of `labels` (0 = none, 1..n) are one colour ramp, from the true colours `rgb` of the
     `inside` pixels, and each ramp's gradient. A region alone gets a gradient only where BIC prefers it."""
     n = int(labels.max()) + 1
     group = np.arange(n)
     if n < 2:
-        return Ramps(group, {}, group > 0)
-    noise = noise_variance(rgb, inside) if noise_var is None else noise_var
+        return Ramps(group, {})
+    noise = noise_variance(rgb, inside)
     moments = region_moments(labels, rgb, inside & (labels > 0), n, float(max(labels.shape)))
     pairs = _adjacent_pairs(labels)
     measured = np.array([m.n > 0 for m in moments])
@@ -80,12 +69,12 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, noise_va
             gradients[root] = gradient
         elif merged:
             group[members] = members  # no SVG gradient holds the ramp as well as its bands did: keep them
-    # Rims and specks (no pixel off an edge to measure) join a ramp they touch: blends of its own shades.
+    # Regions with no trusted pixel (blends, strays) join a ramp they touch: shades of its own.
     for a, b in pairs:
         for speck, other in ((a, b), (b, a)):
             if not measured[speck] and group[speck] == speck and group[other] in gradients:
                 group[speck] = group[other]
-    return Ramps(group, gradients, measured)
+    return Ramps(group, gradients)
 
 
 def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
