@@ -78,7 +78,7 @@ def _monomials(xy: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class _Moments:
+class Moments:
     """Sufficient statistics of a region's pixels for a flat and a quadratic colour fit."""
 
     gram: np.ndarray  # 6 x 6
@@ -100,12 +100,12 @@ class _Moments:
         coef = np.linalg.solve(self.gram + ridge, self.cross)
         return max(0.0, self.sum_sq - float(np.sum(coef * self.cross)))
 
-    def __add__(self, other: _Moments) -> _Moments:
-        return _Moments(self.gram + other.gram, self.cross + other.cross, self.sum_sq + other.sum_sq,
+    def __add__(self, other: Moments) -> Moments:
+        return Moments(self.gram + other.gram, self.cross + other.cross, self.sum_sq + other.sum_sq,
                         self.budget + other.budget)
 
 
-def region_moments(labels: np.ndarray, rgb: np.ndarray, sample: np.ndarray, n: int, scale: float) -> list[_Moments]:
+def region_moments(labels: np.ndarray, rgb: np.ndarray, sample: np.ndarray, n: int, scale: float) -> list[Moments]:
     """Moments of each label 0..n-1 over the `sample` pixels (coordinates divided by `scale`)."""
     ys, xs = np.nonzero(sample)
     ids = labels[ys, xs]
@@ -118,19 +118,18 @@ def region_moments(labels: np.ndarray, rgb: np.ndarray, sample: np.ndarray, n: i
             gram[:, i, j] = gram[:, j, i] = sums(terms[:, i] * terms[:, j])
     cross = np.stack([np.stack([sums(terms[:, i] * colors[:, c]) for c in range(3)], -1) for i in range(6)], 1)
     sum_sq = sums((colors * colors).sum(axis=-1))
-    out = [_Moments(gram[k], cross[k], float(sum_sq[k]), 0.0) for k in range(n)]
+    out = [Moments(gram[k], cross[k], float(sum_sq[k]), 0.0) for k in range(n)]
     for moments in out:
         moments.budget = moments.flat_rss()
     return out
 
 
-def merge_smooth(moments: list[_Moments], pairs: np.ndarray) -> np.ndarray:
-    """Greedy merging of adjacent regions (`pairs`: k x 2 ids): the group id of each region.
+def merge_smooth(moments: list[Moments], pairs: np.ndarray) -> list[tuple[int, int]]:
+    """Greedy merging of adjacent regions (`pairs`: k x 2 ids): the merges in order, (a, b) for b joining a.
 
     Two regions merge while one quadratic colour field fits their union with no more squared error than their
     flat fills had, cheapest merge first (region merging with the bands' error as the budget).
     """
-    parent = np.arange(len(moments))
     current = list(moments)
     neighbours: dict[int, set[int]] = {k: set() for k in range(len(moments))}
     for a, b in pairs:
@@ -149,22 +148,20 @@ def merge_smooth(moments: list[_Moments], pairs: np.ndarray) -> np.ndarray:
         for b in neighbours[a]:
             if a < b:
                 push(a, b)
+    merges = []
     while heap:
         _, a, b, va, vb = heapq.heappop(heap)
         if va != version[a] or vb != version[b]:
             continue
         current[a] = current[a] + current[b]
-        parent[b] = a
+        merges.append((a, b))
         version[a] += 1
         version[b] = -1
         neighbours[a] = (neighbours[a] | neighbours.pop(b)) - {a, b}
         for c in neighbours[a]:
             neighbours[c] = (neighbours[c] - {b}) | {a}
             push(min(a, c), max(a, c))
-    for k in range(len(parent)):  # path compression: every region points at its group's root
-        while parent[parent[k]] != parent[k]:
-            parent[k] = parent[parent[k]]
-    return parent
+    return merges
 
 
 def fit_gradient(xy: np.ndarray, rgb: np.ndarray, noise_var: float) -> tuple[Gradient | None, float]:

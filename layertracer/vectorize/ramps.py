@@ -14,6 +14,7 @@ import numpy as np
 from layertracer.vectorize.gradients import (
     QUANTIZATION_VAR,
     Gradient,
+    Moments,
     fit_gradient,
     merge_smooth,
     noise_variance,
@@ -42,39 +43,55 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray) -> Ramps
     pairs = _adjacent_pairs(labels)
     measured = np.array([m.n > 0 for m in moments])
     measured[0] = False
-    group = merge_smooth(moments, pairs[measured[pairs].all(axis=1)])
+    # The merges as a tree: node k < n is region k, node n + i the union of merge i's two nodes.
+    children: list[tuple[int, int]] = []
+    node = list(range(n))
+    joined = set()
+    for a, b in merge_smooth(moments, pairs[measured[pairs].all(axis=1)]):
+        children.append((node[a], node[b]))
+        node[a] = n + len(children) - 1
+        joined.add(b)
     ys, xs = np.nonzero(inside & (labels > 0))
-    roots = group[labels[ys, xs]]
-    order = np.argsort(roots, kind="stable")
-    roots, ys, xs = roots[order], ys[order], xs[order]
-    starts = np.flatnonzero(np.concatenate([[True], roots[1:] != roots[:-1]]))
+    order = np.argsort(labels[ys, xs], kind="stable")
+    ys, xs = ys[order], xs[order]
+    bounds = np.searchsorted(labels[ys, xs], np.arange(n + 1))
+
+    def regions(k: int) -> list[int]:
+        return [k] if k < n else regions(children[k - n][0]) + regions(children[k - n][1])
+
     gradients = {}
-    for lo, hi in zip(starts, np.append(starts[1:], len(roots))):
-        root = int(roots[lo])
-        members = np.flatnonzero(group == root)
-        budget = sum(moments[k].budget for k in members)
-        merged = len(members) > 1
-        # A region alone is fitted only where a smooth field explains more of its colour than it leaves, by more
-        # than a level per pixel and BIC's smallest penalty (what `fit_gradient` asks of a gradient, asked of the
-        # quadratic field first): cheap to know, and flat fills are never fitted at all.
-        explained = budget - moments[root].smooth_rss()
-        if not merged and (
-            explained < budget - explained or explained <= 3 * (hi - lo)
-            or budget / max(noise, QUANTIZATION_VAR) <= 6 * np.log(3 * (hi - lo))
-        ):
+    todo = [node[k] for k in range(1, n) if measured[k] and k not in joined]
+    while todo:  # top down: a ramp that no SVG gradient holds as well as its bands did is tried in its halves
+        k = todo.pop()
+        members = regions(k)
+        at = np.concatenate([np.arange(bounds[m], bounds[m + 1]) for m in members])
+        budget = sum(moments[m].budget for m in members)
+        if k < n and not _worth_fitting(moments[k], len(at), noise):
             continue
-        xy = np.stack([xs[lo:hi], ys[lo:hi]], axis=-1) + 0.5
-        gradient, rss = fit_gradient(xy, rgb[ys[lo:hi], xs[lo:hi]], noise)
-        if gradient is not None and (not merged or rss <= budget):
-            gradients[root] = gradient
-        elif merged:
-            group[members] = members  # no SVG gradient holds the ramp as well as its bands did: keep them
+        gradient, rss = fit_gradient(np.stack([xs[at], ys[at]], axis=-1) + 0.5, rgb[ys[at], xs[at]], noise)
+        if gradient is not None and (k < n or rss <= budget):
+            group[members] = members[0]
+            gradients[members[0]] = gradient
+        elif k >= n:
+            todo += children[k - n]
     # Regions with no trusted pixel (blends, strays) join a ramp they touch: shades of its own.
     for a, b in pairs:
         for speck, other in ((a, b), (b, a)):
             if not measured[speck] and group[speck] == speck and group[other] in gradients:
                 group[speck] = group[other]
     return Ramps(group, gradients)
+
+
+def _worth_fitting(moments: Moments, n_pixels: int, noise: float) -> bool:
+    """Whether a region alone may be a gradient: a smooth field explains more of its colour than it leaves, by
+    more than a level per pixel and BIC's smallest penalty (what `fit_gradient` asks of a gradient, asked of the
+    quadratic field first). Cheap to know, and flat fills are never fitted at all."""
+    budget = moments.budget
+    explained = budget - moments.smooth_rss()
+    return (
+        explained >= budget - explained and explained > 3 * n_pixels
+        and budget / max(noise, QUANTIZATION_VAR) > 6 * np.log(3 * n_pixels)
+    )
 
 
 def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
