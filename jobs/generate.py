@@ -1,9 +1,11 @@
 """Ray job entrypoint: text (and Image2Layers) rows through FLUX.1 + LoRA on the cluster's GPUs, then vectorized.
 
     ray job submit --working-dir . -- python jobs/generate.py manifests/icons-text.jsonl --out s3://bucket/icons \\
-        --model black-forest-labs/FLUX.1-dev --lora s3-synced/layertracer-lora.safetensors --gpu-actors 8
+        --model black-forest-labs/FLUX.1-dev --lora s3-synced/flux_lora_icon_blackline.safetensors --preset icon9 \\
+        --gpu-actors 8
 
-The same flags as `layertracer run`, with --model required. OUT must be storage every node can reach.
+The same flags as `layertracer run`, with --model required (and --preset for the authors' public LoRAs, or a
+`preset` field per manifest row). OUT must be storage every node can reach.
 """
 
 import sys

@@ -153,3 +153,24 @@ def test_a_manifest_row_with_a_preset_is_sampled_split_and_recorded_in_its_setti
     frames = creation_frames(row, FrameOptions()).frames
     assert grid.shape == (96, 96, 3) and len(frames) == 9
     assert np.array_equal(frames[3], grid[32:64, :32])  # frame 4 of a row-major grid: row 1, column 0
+
+
+def test_run_takes_the_preset_and_stacked_loras_into_its_options() -> None:
+    """`layertracer run --preset`: rows without frames get the preset's; the model config holds preset and LoRAs."""
+    import argparse
+
+    from layertracer.commands.run import register, run_options
+    from layertracer.models import LoraWeights
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["run", "m.jsonl", "--out", "o", "--model", "flux", "--preset", "emoji4",
+                              "--lora", "a.safetensors", "--lora", "b.safetensors:0.5"])
+    options = run_options(args, {})
+    assert options.default_frames == 4 and options.prompt_template is None
+    assert options.model.preset == "emoji4"
+    assert options.model.loras == (LoraWeights("a.safetensors"), LoraWeights("b.safetensors", 0.5))
+    assert options.model.lora_label() == "a.safetensors, b.safetensors:0.5"
+    assert run_options(parser.parse_args(["run", "m.jsonl", "--out", "o"]), {}).default_frames == 9
+    with pytest.raises(UserError, match="--transformer needs --model"):
+        run_options(parser.parse_args(["run", "m.jsonl", "--out", "o", "--transformer", "f.safetensors"]), {})
