@@ -57,11 +57,11 @@ class ModelConfig:
     `model`: a local path or a hub id (hub ids are read from the local Hugging Face cache unless
     `allow_download`). `transformer`: a single checkpoint file (BFL or diffusers keys, bf16 or fp8) or transformer
     folder replacing the model's transformer. `loras`: fused in order, each at its scale (plain paths are taken at
-    scale 1). `fp8`: keep the transformer's weights in float8 e4m3 and compute in bf16 (fp32 on CPU); automatic
-    for an fp8 checkpoint. `preset`: the rows' default preset (`models.presets`). `device`: None picks CUDA when
-    present. `offload`: keep weights in CPU memory and move each component to the GPU while it runs (CUDA only).
-    `compile_transformer`: `torch.compile` the transformer. `reference`: how Image2Layers pins the last cell
-    ("auto": clean if a LoRA's metadata or the preset says so, else noised).
+    scale 1). `fp8`: keep the transformer's and T5's weights in float8 e4m3 and compute in bf16 (fp32 on CPU);
+    automatic for an fp8 checkpoint. `preset`: the rows' default preset (`models.presets`). `device`: None picks
+    CUDA when present. `offload`: keep weights in CPU memory and move each component to the GPU while it runs (CUDA
+    only). `compile_transformer`: `torch.compile` the transformer. `reference`: how Image2Layers pins the last
+    cell ("auto": clean if a LoRA's metadata or the preset says so, else noised).
     """
 
     model: str
