@@ -39,7 +39,14 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[1]
 COLORS = ("red", "blue", "green", "gold")
 SHAPES = ("star", "house")
-PEAK = "import resource, json\npeak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+PEAK = """
+import json, resource
+def peak():  # VmHWM, this process's own peak: ru_maxrss would start from the parent's size at the fork
+    return next(int(line.split()[1]) / 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+def cpu():  # CPU seconds: the machine is shared, so wall time alone says little
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+"""
 PLAN_SCRIPT = PEAK + """
 import sys, time
 from benchmarks.archive_scale import run_options
@@ -48,17 +55,18 @@ from layertracer.pipeline.reader import read_blocks
 from layertracer.pipeline.run import manifest_options, plan_resume
 from layertracer.pipeline.settings import job_settings
 manifest, out, resume = sys.argv[1], sys.argv[2], sys.argv[3] == "resume"
-floor = peak()
+floor, cpu0 = peak(), cpu()
 started = time.perf_counter()
 options = run_options(manifest, out, resume)
 settings = job_settings(options)
 planned = manifest_options(options, settings)
 sources = plan_sources([manifest], planned)
 snapshot = plan_resume(options, settings) if resume else None
-driver_s, driver_mib = time.perf_counter() - started, peak()
+driver_s, driver_mib, driver_cpu = time.perf_counter() - started, peak(), cpu() - cpu0
 rows = sum(block.num_rows for block in read_blocks(sources, planned, snapshot, 1024))
-print(json.dumps({"floor": floor, "driver_s": driver_s, "driver_mib": driver_mib, "rows": rows,
-                  "total_s": time.perf_counter() - started, "total_mib": peak()}))
+print(json.dumps({"floor": floor, "driver_s": driver_s, "driver_mib": driver_mib, "driver_cpu": driver_cpu,
+                  "rows": rows, "total_s": time.perf_counter() - started, "total_mib": peak(),
+                  "total_cpu": cpu() - cpu0}))
 """
 RUN_SCRIPT = PEAK + """
 import sys, time
@@ -66,14 +74,15 @@ from benchmarks.archive_scale import run_options
 from layertracer.pipeline.run import run_job
 started = time.perf_counter()
 summary = run_job(run_options(sys.argv[1], sys.argv[2], True))
-print(json.dumps({"wall_s": time.perf_counter() - started, "driver_mib": peak(), "line": summary.line()}))
+print(json.dumps({"wall_s": time.perf_counter() - started, "driver_mib": peak(), "driver_cpu": cpu(),
+                  "line": summary.line()}))
 """
 REPORT_SCRIPT = PEAK + """
 import sys, time
 from layertracer.report import write_report
 started = time.perf_counter()
 result = write_report(sys.argv[1])
-print(json.dumps({"seconds": time.perf_counter() - started, "mib": peak(), "rows": result.rows}))
+print(json.dumps({"seconds": time.perf_counter() - started, "mib": peak(), "cpu": cpu(), "rows": result.rows}))
 """
 
 
@@ -237,17 +246,18 @@ def scale(sizes: list[int], work: Path, report: bool, run: bool) -> None:
 
 def print_scale_table(table: list[dict]) -> None:
     first = table[0]
-    print("\n| rows | plan: driver s | plan: read task s (rows/s) | plan peak RSS MiB (vs first) | "
-          "resume: driver s | resume: read task s | resume peak RSS MiB (vs first) | rows left to do | "
-          "index bytes/row | run --resume s | run driver peak RSS MiB (vs first) |")
+    print("\n| rows | plan: driver s | plan: read task s (CPU s) | plan peak RSS MiB (vs first) | "
+          "resume: driver s (CPU s) | resume: read task s (CPU s) | resume peak RSS MiB (vs first) | "
+          "rows left to do | index bytes/row | run --resume s | run driver peak RSS MiB (vs first) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for line in table:
         plan, resume, run = line["plan"], line["resume"], line.get("run")
-        read_s = plan["total_s"] - plan["driver_s"]
         cells = [
-            f"{line['rows']:,}", f"{plan['driver_s']:.2f}", f"{read_s:.1f} ({line['rows'] / read_s:,.0f})",
+            f"{line['rows']:,}", f"{plan['driver_s']:.2f}",
+            f"{plan['total_s'] - plan['driver_s']:.1f} ({plan['total_cpu'] - plan['driver_cpu']:.1f})",
             f"{plan['total_mib']:.0f} ({plan['total_mib'] / first['plan']['total_mib']:.2f}x)",
-            f"{resume['driver_s']:.2f}", f"{resume['total_s'] - resume['driver_s']:.1f}",
+            f"{resume['driver_s']:.2f} ({resume['driver_cpu']:.1f})",
+            f"{resume['total_s'] - resume['driver_s']:.1f} ({resume['total_cpu'] - resume['driver_cpu']:.1f})",
             f"{resume['total_mib']:.0f} ({resume['total_mib'] / first['resume']['total_mib']:.2f}x)",
             f"{resume['rows']:,}", f"{line['index bytes/row']:.0f}",
             f"{run['wall_s']:.1f}" if run else "",

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from layertracer import storage
+from layertracer import layout, storage
 from layertracer.errors import UserError
 from layertracer.pipeline.index import part_files, read_parts
 
@@ -38,7 +38,7 @@ def row_order(out_uri: str, storage_options: storage.StorageOptions | None) -> R
     """Pass 1: the latest row per (manifest, row) by created_at, numbered by (manifest, row)."""
     parts = part_files(out_uri, storage_options)
     if not parts:
-        raise UserError(f"{out_uri}: no index (expected {storage.join(out_uri, 'index', '*.parquet')})")
+        raise UserError(f"{out_uri}: no index (expected {storage.join(layout.index_uri(out_uri), '*.parquet')})")
     manifests: dict[str, int] = {}
     keys = []
     for part in parts:

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
 
-from layertracer import storage
+from layertracer import layout, storage
 from layertracer.errors import UserError
 from layertracer.inspect import SUMMARY_COLUMNS, summarize_index
 from layertracer.report.layers import icon_layers
@@ -74,7 +74,7 @@ def write_report(
     order = row_order(out_uri, storage_options)
     if order.rows == 0:
         raise UserError(f"{out_uri}: the index has no rows")
-    report_uri = storage.join(out_uri, "report")
+    report_uri = layout.report_uri(out_uri)
     _, out_path = storage.filesystem(out_uri, storage_options)
     search = SearchIndexWriter(options.search_block_bytes)
     summary_tables = []

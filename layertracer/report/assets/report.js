@@ -94,20 +94,33 @@
     return low - 1;
   }
 
-  /* Positions of the rows holding a word that starts with `prefix`; null when too many words do. */
+  /* Positions of the rows holding a word that starts with `prefix` (sorted, distinct); null when too many
+   * words do. Typed arrays throughout: a common word holds most of a million rows. */
   async function prefixPositions(prefix) {
     const blocks = report.searchBlocks;
     const first = Math.max(0, lastAtMost(blocks, prefix));
     const last = lastAtMost(blocks, prefix + "\uffff");
     if (last - first + 1 > MAX_SEARCH_BLOCKS) return null;
-    const found = [];
-    for (let b = first; b <= last; b += 1) {
-      for (const entry of await loadSearchBlock(b)) {
+    const lists = [];
+    for (const entries of await Promise.all(range(first, last + 1).map(loadSearchBlock))) {
+      for (const entry of entries) {
         if (!entry[0].startsWith(prefix)) continue;
-        for (let i = 1, n = 0; i < entry.length; i += 1) { n += entry[i]; found.push(n); }
+        const list = new Int32Array(entry.length - 1);
+        for (let i = 1, n = 0; i < entry.length; i += 1) { n += entry[i]; list[i - 1] = n; }
+        lists.push(list);
       }
     }
-    return Int32Array.from(new Set(found)).sort();
+    if (lists.length === 1) return lists[0];
+    const all = new Int32Array(lists.reduce((size, list) => size + list.length, 0));
+    lists.reduce((at, list) => { all.set(list, at); return at + list.length; }, 0);
+    all.sort();
+    let count = 0;
+    for (let i = 0; i < all.length; i += 1) if (i === 0 || all[i] !== all[i - 1]) all[count++] = all[i];
+    return all.subarray(0, count);
+  }
+
+  function range(start, end) {
+    return Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
   }
 
   function intersect(a, b) {
@@ -122,12 +135,11 @@
   /* Rows whose id or source has, for every word of the query, a word starting with it: {positions, note}. */
   async function searchPositions(query) {
     const words = [...new Set(query.split(WORD_SEPARATORS).filter(Boolean))];
+    const found = await Promise.all(words.map(prefixPositions));
+    const broad = words.filter((_, i) => found[i] === null);
     let positions = null;
-    const broad = [];
-    for (const word of words) {
-      const found = await prefixPositions(word);
-      if (found === null) broad.push(word);
-      else positions = positions === null ? found : intersect(positions, found);
+    for (const list of found.filter(Boolean).sort((a, b) => a.length - b.length)) {
+      positions = positions === null ? list : intersect(positions, list);
     }
     const note = broad.length ? `Too many words begin with ${broad.map((w) => `"${w}"`).join(", ")}: type more of it.` : "";
     if (!words.length) return { positions: null, note: "" };
