@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from layertracer.images import flat_pixels
+from layertracer.vectorize.ramps import find_ramps
 
 _BIN_SHIFT = 3  # 5 bits per channel for the palette histogram
 _TRANSPARENT_ALPHA = 16  # a palette colour with less alpha than this is the (transparent) canvas
@@ -151,7 +152,23 @@ def segment(
         fills.append(np.full(count - 1, k))
         next_id += count - 1
     region_map = _absorb_blend_pieces(region_map, core, min_px, max_regions)
-    return _finish(region_map, np.concatenate(fills), feat, core)
+    region_map, fills = _join_ramps(region_map, np.concatenate(fills), feat, core)
+    return _finish(region_map, fills, feat, core)
+
+
+def _join_ramps(
+    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The bands a colour ramp was cut into (one palette colour each) as one region with a fill of its own, so
+    that a gradient is one shape, drawn in one step and traced as one gradient there (see `vectorize.ramps`).
+    Measured on opaque flat pixels only."""
+    ramps = find_ramps(region_map, feat[..., :3], core & (feat[..., 3] == 255))
+    joined = [k for k in ramps.gradients if np.count_nonzero(ramps.group == k) > 1]
+    if not joined:
+        return region_map, fills
+    fills = fills.copy()
+    fills[joined] = fills.max() + 1 + np.arange(len(joined))
+    return ramps.group[region_map].astype(np.int32), fills
 
 
 def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndarray:

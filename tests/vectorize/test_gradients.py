@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import re
 
+import cv2
 import numpy as np
 import pytest
 from defusedxml import ElementTree
 
+import layertracer.decompose.palette as decompose_palette
 import layertracer.vectorize.coverage as coverage
 from layertracer.dataset.sanitize import SvgError, parse_svg
+from layertracer.decompose import decompose_image
+from layertracer.decompose.palette import segment
 from layertracer.metrics import layer_renders, mse, render_svg
 from layertracer.report.layers import icon_layers
 from layertracer.vectorize.gradients import fit_gradient, noise_variance
@@ -165,3 +169,19 @@ def test_checkers_accept_the_gradients_and_still_refuse_hostile_ones() -> None:
         with pytest.raises(SvgError):
             parse_svg(bad)
         assert "example.com" not in str(icon_layers(bad).to_json()) and "alert" not in str(icon_layers(bad).to_json())
+
+
+def test_the_decomposer_keeps_a_ramp_one_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An image with a ramped disc under a flat square: the ramp is one region, drawn in one step and traced
+    as one gradient path; a flat image decomposes exactly as without ramps."""
+    image = square(painted(disc_mask(), ramp("linear")), BLUE, 100, 140)
+    seg = segment(cv2.cvtColor(image, cv2.COLOR_RGB2RGBA), False, 12.0, 8, 16, 64, 256)
+    assert len(seg.areas) - 1 == 2  # the disc and the square (the canvas aside)
+    frames = decompose_image(image, 4)
+    out = vectorize_frames(frames, TraceOptions().for_exact_frames())
+    assert out.n_paths == 2 and out.svg.count("<linearGradient ") == 1
+    assert mse(render_svg(out.svg, SIZE, SIZE), image) < 6e-4  # plain vtracer: 8.6e-3, in 3 flat paths
+    flat = square(disc(canvas(size=SIZE), (220, 50, 40), (80, 80), 50), BLUE, 100, 140)
+    ours = decompose_image(flat, 4)
+    monkeypatch.setattr(decompose_palette, "_join_ramps", lambda region_map, fills, feat, core: (region_map, fills))
+    assert all(np.array_equal(a, b) for a, b in zip(ours, decompose_image(flat, 4)))
