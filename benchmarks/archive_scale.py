@@ -201,6 +201,8 @@ def browse(report: Path) -> dict:
             page.wait_for_function(idle, timeout=60_000)
             figures[f"search {query!r} s"] = time.perf_counter() - started
             figures[f"search {query!r} matches"] = page.locator("#gallery-count").text_content()
+            if page.locator("#search-note").is_visible():
+                figures[f"search {query!r} note"] = page.locator("#search-note").text_content()
         started = time.perf_counter()
         page.goto((report / "index.html").as_uri() + "#icon=999990")
         page.wait_for_function(idle, timeout=60_000)

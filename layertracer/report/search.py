@@ -104,5 +104,5 @@ def _postings(table: pa.Table) -> Iterator[tuple[str, np.ndarray]]:
 
 def _entry(word: str, positions: np.ndarray) -> str:
     """`["word",first,delta,...]` as JSON text (ASCII: words hold only letters and digits, escaped as JSON)."""
-    deltas = np.diff(positions, prepend=0)
-    return "[" + json.dumps(word) + "," + ",".join(map(str, deltas.tolist())) + "]"
+    deltas = positions.tolist() if len(positions) == 1 else np.diff(positions, prepend=0).tolist()
+    return "[" + json.dumps(word) + "," + ",".join(map(str, deltas)) + "]"

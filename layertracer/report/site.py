@@ -75,7 +75,7 @@ def write_report(
     if order.rows == 0:
         raise UserError(f"{out_uri}: the index has no rows")
     report_uri = layout.report_uri(out_uri)
-    _, out_path = storage.filesystem(out_uri, storage_options)
+    links = OutLinks(out_uri, storage.filesystem(out_uri, storage_options)[1], storage_options)
     search = SearchIndexWriter(options.search_block_bytes)
     summary_tables = []
     missing = 0
@@ -83,7 +83,7 @@ def write_report(
     total = -(-order.rows // options.shard_rows)
     with ThreadPoolExecutor(max_workers=options.workers) as pool:
         for shard, table in tqdm(shards, total=total, desc="report", unit="shard"):
-            entries = [_entry(row, out_path, storage_options) for row in table.to_pylist()]
+            entries = [_entry(row, links) for row in table.to_pylist()]
             missing += _write_layer_data(entries, report_uri, storage_options, options, pool)
             rows = [{k: v for k, v in e.items() if v is not None and not k.startswith("_")} for e in entries]
             _write_script(report_uri, f"rows/{shard}.js", f"window.layertracerRows({shard}, ", rows, storage_options)
@@ -142,14 +142,14 @@ def _facets(table: pa.Table, rows: int) -> dict[str, Any]:
     }
 
 
-def _entry(row: dict[str, Any], out_path: str, storage_options: storage.StorageOptions | None) -> dict[str, Any]:
+def _entry(row: dict[str, Any], links: OutLinks) -> dict[str, Any]:
     """One index row as the page sees it; keys starting with `_` stay in Python, None values are left out."""
     ok = row["status"] == "ok"
     return {
         "n": row["n"],
         **{k: _plain(row.get(k)) for k in SHOWN_COLUMNS},
-        "svg": _href(row.get("svg_uri"), out_path, storage_options) if ok else None,
-        "grid": _href(row.get("grid_uri"), out_path, storage_options) if ok else None,
+        "svg": links.href(row.get("svg_uri")) if ok else None,
+        "grid": links.href(row.get("grid_uri")) if ok else None,
         "_svg_uri": row.get("svg_uri") if ok else None,
     }
 
@@ -160,19 +160,29 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _href(uri: str | None, out_path: str, storage_options: storage.StorageOptions | None) -> str | None:
-    """Link from OUT/report/ to a file under OUT (`out_path`: OUT inside its filesystem), relative so the
-    report works wherever OUT is opened."""
-    if not uri:
-        return None
-    _, path = storage.filesystem(uri, storage_options)
-    prefix = out_path.rstrip("/") + "/"
-    if not path.startswith(prefix):
-        return None
-    relative = posixpath.normpath(path[len(prefix):])
-    if relative.startswith(".."):
-        return None
-    return "../" + "/".join(quote(part) for part in relative.split("/"))
+@dataclass(frozen=True)
+class OutLinks:
+    """Links from OUT/report/ to files under OUT, relative so the report works wherever OUT is opened."""
+
+    out_uri: str
+    out_path: str  # OUT inside its filesystem
+    storage_options: storage.StorageOptions | None
+
+    def href(self, uri: str | None) -> str | None:
+        if not uri:
+            return None
+        if uri.startswith(self.out_uri.rstrip("/") + "/"):  # as the job wrote it: no filesystem lookup per row
+            relative = uri[len(self.out_uri.rstrip("/")) + 1:]
+        else:
+            path = storage.filesystem(uri, self.storage_options)[1]
+            prefix = self.out_path.rstrip("/") + "/"
+            if not path.startswith(prefix):
+                return None
+            relative = path[len(prefix):]
+        relative = posixpath.normpath(relative)
+        if relative.startswith(".."):
+            return None
+        return "../" + "/".join(quote(part) for part in relative.split("/"))
 
 
 def _write_layer_data(

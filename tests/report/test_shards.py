@@ -95,3 +95,13 @@ def test_search_blocks_hold_every_word_with_its_rows(small_report) -> None:
 def test_report_options_are_checked() -> None:
     with pytest.raises(UserError, match="multiple"):
         ReportOptions(shard_rows=10, layer_group_rows=4)
+
+
+def test_links_are_the_same_whichever_way_out_is_spelled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index holds absolute URIs; OUT given relative (or as a file:// URI) still links ../svg/ID.svg."""
+    out = build_out(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("out", out.path.as_uri()):
+        write_report(spelling)
+        rows = {r["id"]: r for r in report_rows(fsspec.filesystem("file"), str(out.path / "report"))}
+        assert rows["house-2"]["svg"] == "../svg/house-2.svg" and rows["house-2"]["grid"] == "../frames/house-2.png"
