@@ -40,6 +40,10 @@ def load_transformer(
     if not source.is_file():
         raise ModelError(f"transformer checkpoint not found: {path}")
     state = _read_safetensors(source)
+    if any(key.endswith(".scale_weight") or key.endswith("scaled_fp8") for key in state):
+        # per-tensor scales the converter would drop: the weights would load silently wrong
+        raise ModelError(f"{path} is a scaled fp8 checkpoint (ComfyUI fp8_scaled), which is not supported; use a "
+                         "plain e4m3 one such as flux1-dev-fp8.safetensors")
     fp8 = any(tensor.dtype.is_floating_point and tensor.element_size() == 1 for tensor in state.values())
     config = _transformer_config(model, allow_download)
     if key_layout(state, path) == "bfl":

@@ -85,12 +85,16 @@ def test_wrong_checkpoints_are_refused_in_one_line(tiny_flux_dir: str, tmp_path:
     save_file({"conditioner.embedders.0.weight": torch.zeros(2, 2)}, str(sdxl))
     wide = tmp_path / "wide.safetensors"
     save_file({"transformer_blocks.0.attn.to_q.weight": torch.zeros(64, 64)}, str(wide))
+    scaled = tmp_path / "scaled.safetensors"
+    save_file({"double_blocks.0.img_attn.qkv.weight": torch.zeros(2, 2).to(torch.float8_e4m3fn),
+               "double_blocks.0.img_attn.qkv.scale_weight": torch.ones(1)}, str(scaled))
     truncated = tmp_path / "truncated.safetensors"
     truncated.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
     cases = {
         str(tmp_path / "missing.safetensors"): "transformer checkpoint not found",
         str(sdxl): "not a FLUX.1 transformer checkpoint: neither BFL",
         str(wide): "does not fit model",
+        str(scaled): "scaled fp8 checkpoint",
         str(truncated): "cannot read transformer checkpoint",
         str(tmp_path): "cannot load transformer folder",
     }

@@ -30,6 +30,12 @@ def second_lora(tmp_path_factory: pytest.TempPathFactory) -> str:
     return build_tiny_lora(tmp_path_factory.mktemp("lora-b") / "b.safetensors", "diffusers", seed=5, std=0.5)
 
 
+@pytest.fixture(scope="module")
+def stacked_grid(tiny_flux_dir: str, tiny_loras: dict, second_lora: str) -> np.ndarray:
+    """The grid of the kohya LoRA and the second one at 0.8, stacked at load."""
+    return grid(ModelConfig(tiny_flux_dir, loras=(tiny_loras["kohya"], LoraWeights(second_lora, 0.8))))
+
+
 @pytest.mark.parametrize(
     "text,expected",
     [
@@ -60,15 +66,15 @@ def test_two_loras_give_a_grid_unlike_either_alone_and_scales_apply_per_lora(
 
 @pytest.mark.parametrize("out_name", ["merged.safetensors", "merged-folder"])
 def test_merge_lora_writes_the_transformer_that_stacking_builds(
-    tiny_flux_dir: str, tiny_loras: dict, second_lora: str, tmp_path: Path, capsys, out_name: str
+    tiny_flux_dir: str, tiny_loras: dict, second_lora: str, stacked_grid: np.ndarray, tmp_path: Path, capsys,
+    out_name: str,
 ) -> None:
     out = tmp_path / out_name
     argv = ["merge-lora", "--model", tiny_flux_dir, "--lora", tiny_loras["kohya"], "--lora", f"{second_lora}:0.8",
             "--save-dtype", "fp32", "-o", str(out)]
     assert main(argv) == 0
     assert "fused (fp32)" in capsys.readouterr().out
-    stacked = grid(ModelConfig(tiny_flux_dir, loras=(tiny_loras["kohya"], LoraWeights(second_lora, 0.8))))
-    assert np.array_equal(grid(ModelConfig(tiny_flux_dir, transformer=str(out))), stacked)
+    assert np.array_equal(grid(ModelConfig(tiny_flux_dir, transformer=str(out))), stacked_grid)
 
 
 def test_cli_stacks_loras_and_refuses_model_flags_without_a_model(
