@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from functools import partial
 
 import cv2
 import numpy as np
 
-from layertracer.vectorize.trace import Path, format_number
+from layertracer.vectorize.trace import Path, with_numbers
 
 _COMMAND_RE = re.compile(r"([MLCZ])([^MLCZ]*)")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -44,20 +43,23 @@ def snap_paths(
     iso-line rounds corners, so a corner is moved to where its two sides' moved edges meet instead.
     Paths with commands other than absolute M/L/C/Z are left as they are.
     """
-    field = _Field(coverage)
-    out = []
-    for path in paths:
-        if not _PAIRS_ONLY_RE.fullmatch(path.d):
-            out.append(path)
-            continue
-        outline = _Outline.parse(path.d)
-        if len(outline.segments) == 0:
-            out.append(path)
-            continue
-        # Positions in coverage pixels: pixel centres sit at integer coordinates, as OpenCV samples them.
-        origin = np.array([x0 + 0.5, y0 + 0.5]) * upscale - [path.x, path.y]
-        moves = outline.moves(partial(field.measure, origin=origin, scale=upscale), np.cos(np.radians(corner_deg)))
-        out.append(replace(path, d=outline.write(outline.points + moves * upscale)))
+    outlines = [_Outline.parse(path.d) if _PAIRS_ONLY_RE.fullmatch(path.d) else None for path in paths]
+    snapped = [k for k, outline in enumerate(outlines) if outline is not None and len(outline.segments)]
+    if not snapped:
+        return paths
+    # All of a step's outlines at once, in coverage pixels (pixel centres at integer coordinates, as OpenCV
+    # samples them): one pass of array work per step, not per path.
+    offsets = np.cumsum([0] + [len(outlines[k].points) for k in snapped])
+    origin = np.array([x0 + 0.5, y0 + 0.5])
+    together = _Outline(
+        np.concatenate([(outlines[k].points + [paths[k].x, paths[k].y]) / upscale - origin for k in snapped]),
+        np.concatenate([outlines[k].segments + np.where(outlines[k].segments >= 0, offset, 0)
+                        for k, offset in zip(snapped, offsets)]),
+    )
+    moves = together.moves(_Field(coverage).measure, np.cos(np.radians(corner_deg))) * upscale
+    out = list(paths)
+    for k, lo, hi in zip(snapped, offsets, offsets[1:]):
+        out[k] = replace(paths[k], d=with_numbers(paths[k].d, (outlines[k].points + moves[lo:hi]).ravel()))
     return out
 
 
@@ -65,31 +67,29 @@ _ONE_THIRD = np.array([8, 12, 6, 1]) / 27  # cubic Bernstein weights at t = 1/3 
 
 
 class _Outline:
-    """A path's commands, its (x, y) pairs, and its segments as indices into the pairs.
+    """A path's (x, y) pairs and its segments as indices into them; `segments` rows: (start, control 1,
+    control 2, end), a line's controls -1. None from `parse` where the numbers are not all pairs."""
 
-    `segments` rows: (start, control 1, control 2, end); a line's controls are -1.
-    """
-
-    def __init__(self, commands: list[tuple[str, int]], points: np.ndarray, segments: np.ndarray) -> None:
-        self.commands, self.points, self.segments = commands, points, segments
+    def __init__(self, points: np.ndarray, segments: np.ndarray) -> None:
+        self.points, self.segments = points, segments
 
     @classmethod
-    def parse(cls, d: str) -> _Outline:
-        commands: list[tuple[str, int]] = []
-        numbers: list[float] = []
+    def parse(cls, d: str) -> _Outline | None:
+        numbers = _NUMBER_RE.findall(d)
         segments: list[tuple[int, int, int, int]] = []
+        base = 0  # pairs before this command
         for letter, body in _COMMAND_RE.findall(d):
-            values = [float(v) for v in _NUMBER_RE.findall(body)]
-            n = len(values) // 2
-            base = len(numbers) // 2
-            commands.append((letter, n))
-            numbers += values[: 2 * n]
+            count = len(_NUMBER_RE.findall(body))
+            if count % 2:
+                return None
+            n = count // 2
             if letter == "L" and base > 0:
                 segments += [(base + k - 1, -1, -1, base + k) for k in range(n)]
             elif letter == "C" and base > 0:
                 segments += [(base + k - 1, base + k, base + k + 1, base + k + 2) for k in range(0, n - 2, 3)]
+            base += n
         points = np.asarray(numbers, np.float64).reshape(-1, 2)
-        return cls(commands, points, np.asarray(segments, np.intp).reshape(-1, 4))
+        return cls(points, np.asarray(segments, np.intp).reshape(-1, 4))
 
     def moves(self, measure, corner_cos: float) -> np.ndarray:
         """Per pair, how far it moves; `measure(points)` gives (offset, unit normal, found) per point."""
@@ -141,25 +141,14 @@ class _Outline:
         out[seg[curve, 2]] = (3 * r2 - 1.5 * r1)[curve]
         return out
 
-    def write(self, points: np.ndarray) -> str:
-        parts, k = [], 0
-        for letter, n in self.commands:
-            pairs = " ".join(f"{format_number(x)} {format_number(y)}" for x, y in points[k : k + n])
-            parts.append(f"{letter}{pairs}" if pairs else letter)
-            k += n
-        return " ".join(parts)
-
 
 def _closing_nodes(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """Per segment, the start node of its subpath if the segment ends there (a closed outline), else -1."""
-    out = np.full(len(segments), -1, np.intp)
-    first = 0
-    for k in range(len(segments)):
-        if k > 0 and segments[k, 0] != segments[k - 1, 3]:
-            first = k
-        if np.allclose(points[segments[k, 3]], points[segments[first, 0]]):
-            out[k] = segments[first, 0]
-    return out
+    new_subpath = np.ones(len(segments), bool)
+    new_subpath[1:] = segments[1:, 0] != segments[:-1, 3]
+    first = segments[np.flatnonzero(new_subpath)[np.cumsum(new_subpath) - 1], 0]
+    closes = np.abs(points[segments[:, 3]] - points[first]).max(axis=1) < 1e-6
+    return np.where(closes, first, -1)
 
 
 class _Field:
@@ -183,17 +172,13 @@ class _Field:
         bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
         return top * (1 - fy) + bottom * fy
 
-    def measure(
-        self, at: np.ndarray, origin: np.ndarray | float = 0.0, scale: float = 1.0
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def measure(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per point (x, y): the signed distance to coverage 0.5 along the gradient, at most MAX_MOVE_PX, the
-        gradient's unit direction, and whether a crossing was found (not where the surface is flat). Points
-        are given as `(at - origin) / scale` pixels; distances come back in pixels.
+        gradient's unit direction, and whether a crossing was found (not where the surface is flat).
 
         The surface is searched along the gradient's direction (a Newton step on a surface that is linear
         between pixel centres and flat beyond them overshoots), and the crossing nearest the point is taken.
         """
-        at = (at - origin) / scale
         g = np.stack([self._sample(self.gx, at), self._sample(self.gy, at)], axis=-1)
         norm = np.hypot(g[:, 0], g[:, 1])
         steep = (norm >= MIN_GRADIENT) & (self._sample(self.known, at) >= 1.0)

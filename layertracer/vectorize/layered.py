@@ -27,6 +27,7 @@ from layertracer.vectorize.masks import (
     normalize_backgrounds,
     paper_color,
 )
+from layertracer.vectorize.noise import denoise, frame_noise, noise_tolerance
 from layertracer.vectorize.svg import layered_svg
 from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
 from layertracer.vectorize.workers import map_in_workers
@@ -140,6 +141,13 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
     """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame."""
     check_frames(frames)
     prepared = prepare_frames([np.ascontiguousarray(f) for f in frames], options.masks)
+    sigma = 0.0 if options.masks.exact else frame_noise(prepared)
+    if sigma > 0:
+        # Noisy frames (a model's grid): fills flattened before colours are read, and the frame diff forgives
+        # what the noise explains. Clean frames measure 0 and pass untouched.
+        prepared = [denoise(frame, sigma) for frame in prepared]
+        tolerance = max(options.masks.color_tolerance, noise_tolerance(sigma))
+        options = replace(options, masks=replace(options.masks, color_tolerance=tolerance))
     # Each step is what its frame shows over the frame before (step 1: over the bare background), so a
     # recoloured region is traced in its new colour and its edges blend against what lies beneath.
     if prepared[0].shape[-1] == 3:

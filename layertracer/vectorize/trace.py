@@ -102,6 +102,11 @@ def _moved(d: str, dx: float, dy: float) -> str:
     numbers = np.array(_NUMBER_RE.findall(d), np.float64)
     numbers[0::2] += dx
     numbers[1::2] += dy
+    return with_numbers(d, numbers)
+
+
+def with_numbers(d: str, numbers: np.ndarray) -> str:
+    """Path data `d` with its numbers replaced, in order, by `numbers`, each written as `format_number` does."""
     return _NUMBER_RE.sub("{}", d).format(*map(_COORDINATE.format, (np.round(numbers, 2) + 0.0).tolist()))
 
 

@@ -1,0 +1,82 @@
+"""How noisy generated frames are, and frames denoised accordingly: flat fills flattened, edges kept.
+
+A model draws every cell of a grid afresh, so two cells differ by noise wherever the drawing did not change:
+diffusion grain, the grid's JPEG compression, a shade of tone. The differences between adjacent aligned frames
+measure that noise directly, and edges hardly disturb the estimate (an edge drawn in both frames cancels).
+Clean frames (rendered, or exact copies where nothing changed) differ by exactly nothing there: the estimate
+is 0 and the frames are returned as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from layertracer.images import flatten_on_white
+
+SCALE_PX = 4  # noise is measured on 4x4-pixel means: JPEG keeps coarse grain and removes the fine
+MAD_TO_SIGMA = 1.4826  # the median absolute deviation of a Gaussian is 0.6745 sigma
+# Two pixels of one fill differ by noise of sigma * sqrt(2); within three of those standard deviations
+# (99.7% of such pairs) a difference is noise, beyond it an edge or a change.
+NOISE_SPREAD = 3 * np.sqrt(2)
+EXACT_SHARE = 0.1
+
+
+def frame_noise(frames: Sequence[np.ndarray]) -> float:
+    """Per-pixel noise sigma (grey levels) of aligned creation frames, from their pairwise differences.
+
+    What is compared is each frame's fine detail (a Laplacian) at SCALE_PX: a tone or gain difference
+    between two cells is smooth and cancels, so does an edge both frames show, and the inside of a recoloured
+    fill has no detail to differ. It is taken over blocks where neither frame is clipped at 0 or 255 (clipping
+    hides noise: an icon's white paper), and the median ignores the changed edges as long as they are under
+    half of the blocks. Pairs of identical frames (a step that drew nothing) say nothing and are skipped.
+    """
+    details = [_block_detail(frame) for frame in frames]
+    deviations = []
+    for (a, clip_a), (b, clip_b) in zip(details, details[1:]):
+        # Blocks perfectly flat in both frames show no noise either way (rendered, or flattened by JPEG).
+        seen = ~(clip_a | clip_b) & ((a != 0) | (b != 0))
+        differ = np.abs(a - b)[seen]
+        if differ.size == 0 or differ.max() == 0:
+            continue
+        # Noise leaves two blocks' detail bit-equal next to never; rendered frames leave every block the step
+        # did not touch so. A pair with EXACT_SHARE of such blocks is exact, whatever its changed part says.
+        exact = np.count_nonzero(differ == 0) >= EXACT_SHARE * differ.size
+        deviations.append(0.0 if exact else float(np.median(differ)))
+    # Noise is in every cell: one pair of frames alone may differ only by what its step drew, so it takes two
+    # pairs to show noise, and the quietest pair says how much.
+    if len(deviations) < 2:
+        return 0.0
+    # White noise of sigma gives block means of sigma / SCALE_PX, their Laplacian sqrt(20) times that (the
+    # kernel's squared weights sum to 20), and a difference of two frames sqrt(2) times more.
+    return min(deviations) * MAD_TO_SIGMA * SCALE_PX / np.sqrt(20 * 2)
+
+
+def denoise(frame: np.ndarray, sigma: float) -> np.ndarray:
+    """The frame with noise of `sigma` smoothed away inside fills and its edges kept (a bilateral filter whose
+    colour range passes noise and stops at anything beyond it); unchanged when sigma is 0."""
+    if sigma <= 0:
+        return frame
+    rgb = np.ascontiguousarray(frame[..., :3])
+    smooth = cv2.bilateralFilter(rgb, 5, float(NOISE_SPREAD * sigma), 2.0)
+    return smooth if frame.shape[-1] == 3 else np.dstack([smooth, frame[..., 3]])
+
+
+def noise_tolerance(sigma: float) -> int:
+    """The largest per-channel difference between two frames that noise of `sigma` explains."""
+    return int(np.ceil(NOISE_SPREAD * sigma))
+
+
+def _block_detail(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Laplacian of grey SCALE_PX x SCALE_PX means, and which blocks (or their neighbours) hold a clipped
+    (0 or 255) channel value."""
+    rgb = flatten_on_white(frame)
+    h, w = rgb.shape[0] // SCALE_PX * SCALE_PX, rgb.shape[1] // SCALE_PX * SCALE_PX
+    size = (w // SCALE_PX, h // SCALE_PX)
+    gray = cv2.cvtColor(rgb[:h, :w], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    clipped = ((rgb[:h, :w].max(axis=2) == 255) | (rgb[:h, :w].min(axis=2) == 0)).astype(np.float32)
+    means = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    any_clipped = (cv2.resize(clipped, size, interpolation=cv2.INTER_AREA) > 0).view(np.uint8)
+    return cv2.Laplacian(means, cv2.CV_32F), cv2.dilate(any_clipped, np.ones((3, 3), np.uint8)) > 0
