@@ -7,7 +7,7 @@ square cells, a non-square icon's frames centred on them, so `vectorize-grid` re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,9 +23,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @dataclass(frozen=True)
 class FrameOptions:
-    """Where inputs are read from and how image rows are decomposed."""
+    """How inputs are decoded (size limits) and how image rows are decomposed."""
 
-    storage_options: StorageOptions = field(default_factory=dict)
     limits: ImageLimits = ImageLimits()
     decompose: DecomposeOptions = DecomposeOptions()
 
@@ -38,17 +37,19 @@ class RowFrames(NamedTuple):
     exact: bool = False
 
 
-def creation_frames(row: dict[str, Any], options: FrameOptions) -> RowFrames:
+def creation_frames(
+    row: dict[str, Any], options: FrameOptions, storage_options: StorageOptions | None = None
+) -> RowFrames:
     """The row's frames in creation order and their grid; UserError says what is wrong with the row."""
     spec = GridSpec(frames=row["frames"], order=row["order"] or "serpentine")
     if row["grid_png"] is not None:
         grid = decode_image(row["grid_png"], options.limits, name=f"sampled grid of {row['id']}")
         return RowFrames(split_grid(grid, spec), row["grid_png"])
     if row["kind"] == "grid":
-        grid, data = read_image(row["image"], options.limits, options.storage_options)
+        grid, data = read_image(row["image"], options.limits, storage_options)
         return RowFrames(split_grid(grid, spec), data if data.startswith(PNG_SIGNATURE) else encode_png(grid))
     if row["kind"] == "image":
-        image, _ = read_image(row["image"], options.limits, options.storage_options)
+        image, _ = read_image(row["image"], options.limits, storage_options)
         frames = decompose_image(image, spec.frames, options.decompose)
         return RowFrames(frames, encode_png(compose_grid([square_frame(f) for f in frames], spec)), exact=True)
     raise UserError(f"a {row['kind']} row has no frames without a sampled grid")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from layertracer import layout, storage
@@ -40,7 +40,7 @@ class RunOptions:
     format: str | None = None
     storage_options: dict[str, Any] = field(default_factory=dict)
     default_frames: int = 9
-    frames: FrameOptions = FrameOptions()  # image limits and decomposition; its storage_options become the run's
+    frames: FrameOptions = FrameOptions()  # image limits and decomposition
     trace: TraceOptions = TraceOptions()
     model: ModelConfig | None = None
     prompt_template: str | None = None  # None: each row's preset's, else the default template
@@ -197,22 +197,23 @@ def build_dataset(
     context.enable_progress_bars = options.progress
     context.wait_for_min_actors_s = options.actor_start_timeout_s
     recovery.configure(context)
-    frames = replace(options.frames, storage_options=options.storage_options)
     dataset = ray.data.read_datasource(
         ManifestDatasource(sources, manifest_options(options, settings), resume),
         override_num_blocks=max(READ_BLOCKS, 8 * (cpu_actors + options.gpu_actors)), num_cpus=0,
     )
     if options.model is not None:
-        sample = SampleOptions(options.model, frames, options.batch_size, options.prompt_template, options.cell_px,
-                               breaker=store_breaker)
+        sample = SampleOptions(
+            options.model, options.frames, options.storage_options, max_batch=options.batch_size,
+            prompt_template=options.prompt_template, cell_px=options.cell_px, breaker=store_breaker,
+        )
         dataset = dataset.map_batches(
             Sample, fn_constructor_args=(sample,), batch_size=options.batch_size, batch_format="pyarrow",
             compute=ActorPoolStrategy(size=options.gpu_actors), num_gpus=1,
         )
     model = options.model
     vectorize = VectorizeOptions(
-        options.out_uri, frames, options.trace, model and model.model, model and model.lora_label(),
-        settings=settings, embed_svg=options.embed_svg, breaker=store_breaker,
+        options.out_uri, options.frames, options.storage_options, options.trace, model and model.model,
+        model and model.lora_label(), settings=settings, embed_svg=options.embed_svg, breaker=store_breaker,
     )
     return dataset.map_batches(
         Vectorize, fn_constructor_args=(vectorize,), batch_size=options.batch_size, batch_format="pyarrow",

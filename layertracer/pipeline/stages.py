@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -26,6 +26,7 @@ from layertracer.pipeline.index import index_row
 from layertracer.pipeline.rows import INDEX_SCHEMA, ROW_SCHEMA, ErrorKind, IndexRow, JobRow, Status, error_kind, fail
 from layertracer.pipeline.sink import write_outputs
 from layertracer.seeds import stable_seed
+from layertracer.storage import StorageOptions
 from layertracer.vectorize import TraceOptions, vectorize_frames
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 class SampleOptions:
     config: ModelConfig
     frames: FrameOptions
+    storage_options: StorageOptions = field(default_factory=dict)
     max_batch: int = 4
     prompt_template: str | None = None  # None: each row's preset's, else the default template
     cell_px: int | None = None
@@ -49,6 +51,7 @@ class SampleOptions:
 class VectorizeOptions:
     out_uri: str
     frames: FrameOptions
+    storage_options: StorageOptions = field(default_factory=dict)
     trace: TraceOptions = TraceOptions()
     model: str | None = None  # recorded in the index for the rows that were sampled
     lora: str | None = None
@@ -71,13 +74,13 @@ def sample_rows(
         try:
             image = None
             if row["kind"] == "image":
-                image = read_image(row["image"], options.frames.limits, options.frames.storage_options)[0]
+                image = read_image(row["image"], options.frames.limits, options.storage_options)[0]
         except UserError as exc:
             watch_failure(watch, exc)
             fail(row, str(exc), error_kind(exc))
             continue
         if watch is not None and row["kind"] == "image":
-            watch.reached_stores({storage.endpoint(row["image"], options.frames.storage_options)})
+            watch.reached_stores({storage.endpoint(row["image"], options.storage_options)})
         todo.append(row)
         requests.append(SampleRequest(
             kind=row["kind"], prompt=row["prompt"], image=image, frames=row["frames"], seed=row["seed"],
@@ -143,10 +146,10 @@ def vectorize_row(row: JobRow, options: VectorizeOptions, watch: StoreWatch | No
         return index_row(row, **results)
     started = time.perf_counter()
     try:
-        frames, grid_png, exact = creation_frames(row, options.frames)
+        frames, grid_png, exact = creation_frames(row, options.frames, options.storage_options)
         layered = vectorize_frames(frames, options.trace.for_exact_frames() if exact else options.trace)
         svg = layered.svg.encode("utf-8")
-        svg_uri, grid_uri = write_outputs(options.out_uri, row["id"], svg, grid_png, options.frames.storage_options)
+        svg_uri, grid_uri = write_outputs(options.out_uri, row["id"], svg, grid_png, options.storage_options)
     except UserError as exc:
         watch_failure(watch, exc)
         return index_row(fail(row, str(exc), error_kind(exc)), vectorize_s=time.perf_counter() - started, **results)
@@ -156,7 +159,7 @@ def vectorize_row(row: JobRow, options: VectorizeOptions, watch: StoreWatch | No
         return index_row(fail(row, message, error_kind(exc)), vectorize_s=time.perf_counter() - started, **results)
     if watch is not None:
         image = row["image"] if row["grid_png"] is None else None
-        watch.reached_stores({storage.endpoint(uri, options.frames.storage_options)
+        watch.reached_stores({storage.endpoint(uri, options.storage_options)
                               for uri in (image, options.out_uri) if uri})
     row["status"] = Status.OK
     return index_row(
