@@ -105,23 +105,30 @@ class Moments:
                         self.budget + other.budget)
 
 
-def region_moments(labels: np.ndarray, rgb: np.ndarray, sample: np.ndarray, n: int, scale: float) -> list[Moments]:
-    """Moments of each label 0..n-1 over the `sample` pixels (coordinates divided by `scale`)."""
+def region_moments(
+    labels: np.ndarray, rgb: np.ndarray, sample: np.ndarray, n: int, scale: float
+) -> list[Moments] | None:
+    """Moments of each label 0..n-1 over the `sample` pixels (coordinates divided by `scale`), or None where
+    no region's colour varies by a level per pixel (flat artwork: nothing to ramp, and the cheap sums tell)."""
     ys, xs = np.nonzero(sample)
     ids = labels[ys, xs]
-    terms = _monomials(np.stack([xs, ys], axis=-1).astype(np.float64) / scale)
     colors = rgb[ys, xs].astype(np.float64)
     sums = lambda values: np.bincount(ids, weights=values, minlength=n)  # noqa: E731
+    count = np.bincount(ids, minlength=n).astype(np.float64)
+    mean_sums = np.stack([sums(colors[:, c]) for c in range(3)], -1)
+    sum_sq = sums((colors * colors).sum(axis=-1))
+    flat = np.maximum(sum_sq - (mean_sums**2).sum(axis=-1) / np.maximum(count, 1.0), 0.0)
+    if not np.any(flat[1:] > 3 * count[1:]):
+        return None
+    terms = _monomials(np.stack([xs, ys], axis=-1).astype(np.float64) / scale)
     gram = np.zeros((n, 6, 6))
     for i in range(6):
         for j in range(i, 6):
-            gram[:, i, j] = gram[:, j, i] = sums(terms[:, i] * terms[:, j])
-    cross = np.stack([np.stack([sums(terms[:, i] * colors[:, c]) for c in range(3)], -1) for i in range(6)], 1)
-    sum_sq = sums((colors * colors).sum(axis=-1))
-    out = [Moments(gram[k], cross[k], float(sum_sq[k]), 0.0) for k in range(n)]
-    for moments in out:
-        moments.budget = moments.flat_rss()
-    return out
+            gram[:, i, j] = gram[:, j, i] = count if i == j == 0 else sums(terms[:, i] * terms[:, j])
+    cross = np.stack([mean_sums] + [np.stack([sums(terms[:, i] * colors[:, c]) for c in range(3)], -1)
+                                    for i in range(1, 6)], 1)
+    empty = Moments(np.zeros((6, 6)), np.zeros((6, 3)), 0.0, 0.0)
+    return [Moments(gram[k], cross[k], float(sum_sq[k]), float(flat[k])) if count[k] else empty for k in range(n)]
 
 
 def merge_smooth(moments: list[Moments], pairs: np.ndarray) -> list[tuple[int, int]]:

@@ -21,6 +21,8 @@ from layertracer.vectorize.gradients import (
     region_moments,
 )
 
+MAX_SAMPLES = 40_000  # pixels a ramp search measures at most (an even grid of them on larger rasters)
+
 
 @dataclass(frozen=True)
 class Ramps:
@@ -38,8 +40,15 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray) -> Ramps
     group = np.arange(n)
     if n < 2:
         return Ramps(group, {})
-    noise = noise_variance(rgb, inside)
-    moments = region_moments(labels, rgb, inside & (labels > 0), n, float(max(labels.shape)))
+    inside = inside & (labels > 0)
+    # Moments and noise from an even grid of the pixels: sums of squares need no more to be sure.
+    stride = max(1, int(np.ceil(np.sqrt(np.count_nonzero(inside) / MAX_SAMPLES))))
+    sample = np.zeros_like(inside)
+    sample[::stride, ::stride] = inside[::stride, ::stride]
+    moments = region_moments(labels, rgb, sample, n, float(max(labels.shape)))
+    if moments is None:
+        return Ramps(group, {})
+    noise = noise_variance(rgb[::stride], inside[::stride])
     pairs = _adjacent_pairs(labels)
     measured = np.array([m.n > 0 for m in moments])
     measured[0] = False
@@ -51,7 +60,7 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray) -> Ramps
         children.append((node[a], node[b]))
         node[a] = n + len(children) - 1
         joined.add(b)
-    ys, xs = np.nonzero(inside & (labels > 0))
+    ys, xs = np.nonzero(sample)
     order = np.argsort(labels[ys, xs], kind="stable")
     ys, xs = ys[order], xs[order]
     bounds = np.searchsorted(labels[ys, xs], np.arange(n + 1))
@@ -66,7 +75,7 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray) -> Ramps
         members = regions(k)
         at = np.concatenate([np.arange(bounds[m], bounds[m + 1]) for m in members])
         budget = sum(moments[m].budget for m in members)
-        if k < n and not _worth_fitting(moments[k], len(at), noise):
+        if k < n and not _worth_fitting(moments[k], noise):
             continue
         gradient, rss = fit_gradient(np.stack([xs[at], ys[at]], axis=-1) + 0.5, rgb[ys[at], xs[at]], noise)
         if gradient is not None and (k < n or rss <= budget):
@@ -82,11 +91,11 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray) -> Ramps
     return Ramps(group, gradients)
 
 
-def _worth_fitting(moments: Moments, n_pixels: int, noise: float) -> bool:
+def _worth_fitting(moments: Moments, noise: float) -> bool:
     """Whether a region alone may be a gradient: a smooth field explains more of its colour than it leaves, by
     more than a level per pixel and BIC's smallest penalty (what `fit_gradient` asks of a gradient, asked of the
     quadratic field first). Cheap to know, and flat fills are never fitted at all."""
-    budget = moments.budget
+    budget, n_pixels = moments.budget, moments.n
     explained = budget - moments.smooth_rss()
     return (
         explained >= budget - explained and explained > 3 * n_pixels
