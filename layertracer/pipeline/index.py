@@ -64,7 +64,7 @@ def has_index(out_uri: str, storage_options: storage.StorageOptions | None = Non
 
 # Columns that repeat a few values on every row (the job's settings are ~650 bytes of JSON per row): `compact`
 # readers hold them as dictionaries, 4 bytes a row, so --resume planning stays small at a million rows.
-COMPACT_COLUMNS = ("settings", "fingerprint", "error_kind", "model", "lora", "version")
+COMPACT_COLUMNS = ("manifest", "status", "settings", "fingerprint", "error_kind", "model", "lora", "version")
 
 
 def read_parts(
@@ -89,16 +89,32 @@ def read_parts(
 
 
 def latest_rows(table: pa.Table) -> pa.Table:
-    """The latest row (by created_at) for each (manifest, row)."""
-    if table.num_rows == 0:
-        return table
-    order = pc.sort_indices(table, [("manifest", "ascending"), ("row", "ascending"), ("created_at", "descending")])
-    table = table.take(order)
-    manifest = pc.dictionary_encode(table["manifest"]).combine_chunks().indices.to_numpy(zero_copy_only=False)
-    row = table["row"].to_numpy()
-    first = np.ones(len(row), dtype=bool)
-    first[1:] = (manifest[1:] != manifest[:-1]) | (row[1:] != row[:-1])
-    return table.filter(pa.array(first))
+    """The latest row (by created_at) for each (manifest, row), in (manifest, row) order."""
+    return table if table.num_rows == 0 else table.take(pa.array(latest_order(table)))
+
+
+def latest_order(table: pa.Table) -> np.ndarray:
+    """Positions in `table` (manifest, row, created_at columns) of the latest row of each (manifest, row), in
+    (manifest, row) order. Sorted on integer keys (each manifest's rank among the distinct manifests, the row,
+    the time), so a million-row table costs ~30 bytes a row here, and only the winners are copied after."""
+    manifest = _manifest_ranks(table["manifest"])
+    row = pc.fill_null(table["row"], -1).to_numpy()
+    created = pc.fill_null(table["created_at"].cast(pa.int64()), np.iinfo(np.int64).min + 1).to_numpy()
+    order = np.lexsort((-created, row, manifest))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (manifest[order][1:] != manifest[order][:-1]) | (row[order][1:] != row[order][:-1])
+    return order[first]
+
+
+def _manifest_ranks(column: pa.ChunkedArray) -> np.ndarray:
+    """Each row's manifest as its rank among the distinct manifests (by name; a null manifest last)."""
+    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    combined = encoded.unify_dictionaries().combine_chunks()
+    names = combined.dictionary.to_pylist()
+    rank = np.empty(len(names) + 1, np.int64)
+    rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+    rank[len(names)] = len(names)
+    return rank[pc.fill_null(combined.indices, len(names)).to_numpy()]
 
 
 def read_index(out_uri: str, storage_options: storage.StorageOptions | None = None) -> pa.Table:

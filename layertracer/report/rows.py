@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from layertracer import layout, storage
 from layertracer.errors import UserError
-from layertracer.pipeline.index import part_files, read_parts
+from layertracer.pipeline.index import latest_order, part_files, read_parts
 
 KEY_COLUMNS = ["manifest", "row", "created_at"]
 
@@ -39,27 +39,14 @@ def row_order(out_uri: str, storage_options: storage.StorageOptions | None) -> R
     parts = part_files(out_uri, storage_options)
     if not parts:
         raise UserError(f"{out_uri}: no index (expected {storage.join(layout.index_uri(out_uri), '*.parquet')})")
-    manifests: dict[str, int] = {}
-    keys = []
-    for part in parts:
-        table = read_parts(out_uri, storage_options, columns=KEY_COLUMNS, parts=[part])
-        encoded = pc.dictionary_encode(table["manifest"]).combine_chunks()
-        codes = np.array([manifests.setdefault(str(m), len(manifests)) for m in encoded.dictionary.to_pylist()]
-                         + [manifests.setdefault("None", len(manifests))], dtype=np.int64)
-        created = pc.fill_null(table["created_at"].cast(pa.int64()), np.iinfo(np.int64).min)
-        keys.append((codes[pc.fill_null(encoded.indices, len(codes) - 1).to_numpy()],
-                     pc.fill_null(table["row"], -1).to_numpy(), created.to_numpy()))
-    code, row, created = (np.concatenate(column) for column in zip(*keys))
-    rank = np.argsort(np.argsort(np.array(sorted(manifests, key=manifests.__getitem__), dtype=object)))
-    manifest_rank = rank[code]
-    order = np.lexsort((-created, row, manifest_rank))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (manifest_rank[order][1:] != manifest_rank[order][:-1]) | (row[order][1:] != row[order][:-1])
-    winners = order[first]
-    place = np.full(len(order), -1, np.int64)
-    place[winners] = np.arange(len(winners))
-    places = np.split(place, np.cumsum([len(key[0]) for key in keys])[:-1])
-    return RowOrder(tuple(parts), tuple(places), len(winners))
+    tables = [read_parts(out_uri, storage_options, columns=KEY_COLUMNS, parts=[part], compact=True) for part in parts]
+    place = np.full(sum(table.num_rows for table in tables), -1, np.int64)
+    if len(place):
+        winners = latest_order(pa.concat_tables(tables))
+        place[winners] = np.arange(len(winners))
+    places = np.split(place, np.cumsum([table.num_rows for table in tables])[:-1])
+    rows = int((place >= 0).sum())
+    return RowOrder(tuple(parts), tuple(places), rows)
 
 
 def iter_shards(
