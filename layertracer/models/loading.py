@@ -57,11 +57,12 @@ class ModelConfig:
     `model`: a local path or a hub id (hub ids are read from the local Hugging Face cache unless
     `allow_download`). `transformer`: a single checkpoint file (BFL or diffusers keys, bf16 or fp8) or transformer
     folder replacing the model's transformer. `loras`: fused in order, each at its scale (plain paths are taken at
-    scale 1). `fp8`: keep the transformer's and T5's weights in float8 e4m3 and compute in bf16 (fp32 on CPU);
-    automatic for an fp8 checkpoint. `preset`: the rows' default preset (`models.presets`). `device`: None picks
-    CUDA when present. `offload`: keep weights in CPU memory and move each component to the GPU while it runs (CUDA
-    only). `compile_transformer`: `torch.compile` the transformer. `reference`: how Image2Layers pins the last
-    cell ("auto": clean if a LoRA's metadata or the preset says so, else noised).
+    scale 1). `fp8`: keep the transformer's and T5's weights in float8 e4m3 and compute in bf16 (CUDA only);
+    automatic for an fp8 checkpoint on CUDA, which the CPU upcasts to fp32 instead. `preset`: the rows' default
+    preset (`models.presets`). `device`: None picks CUDA when present. `offload`: keep weights in CPU memory and
+    move each component to the GPU while it runs (CUDA only). `compile_transformer`: `torch.compile` the
+    transformer. `reference`: how Image2Layers pins the last cell ("auto": clean if a LoRA's metadata or the preset
+    says so, else noised).
     """
 
     model: str
@@ -158,7 +159,7 @@ def _load_and_fuse(config: ModelConfig, device: str, dtype, skip: dict | None = 
         components["transformer"], fp8_file = load_transformer(
             config.transformer, config.model, dtype, config.allow_download
         )
-        fp8 = fp8 or fp8_file
+        fp8 = fp8 or (fp8_file and device.startswith("cuda"))
     pipe = _from_pretrained(config.model, dtype, config.allow_download, components)
     if not config.offload and not fp8:
         pipe.to(device)  # fuse on the GPU: much faster than fusing 12B parameters on the CPU
@@ -171,6 +172,9 @@ def _check(config: ModelConfig, device: str) -> None:
     """Refuse settings that cannot work before anything loads."""
     if config.offload and not device.startswith("cuda"):
         raise ModelError("--offload needs a CUDA device (it moves components between CPU and GPU memory)")
+    if config.fp8 and not device.startswith("cuda"):
+        raise ModelError("--fp8 needs a CUDA device (fp8 storage with bf16 compute); on the CPU an fp8 checkpoint "
+                         "loads without it, upcast to fp32")
     if config.reference not in REFERENCE_CHOICES:
         raise ModelError(f"reference must be one of {', '.join(REFERENCE_CHOICES)}, got {config.reference!r}")
     if config.compile_transformer and not device.startswith("cuda"):
