@@ -10,11 +10,13 @@ is 0 and the frames are returned as they are.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from layertracer.images import flatten_on_white
+from layertracer.vectorize.masks import background_color
 
 SCALE_PX = 4  # noise is measured on 4x4-pixel means: JPEG keeps coarse grain and removes the fine
 MAD_TO_SIGMA = 1.4826  # the median absolute deviation of a Gaussian is 0.6745 sigma
@@ -25,7 +27,7 @@ EXACT_SHARE = 0.1
 
 
 def frame_noise(frames: Sequence[np.ndarray]) -> float:
-    """Per-pixel noise sigma (grey levels) of aligned creation frames, from their pairwise differences.
+    """Per-channel noise sigma (levels) of aligned creation frames, from their pairwise differences.
 
     What is compared is each frame's fine detail (a Laplacian) at SCALE_PX: a tone or gain difference
     between two cells is smooth and cancels, so does an edge both frames show, and the inside of a recoloured
@@ -33,18 +35,15 @@ def frame_noise(frames: Sequence[np.ndarray]) -> float:
     hides noise: an icon's white paper), and the median ignores the changed edges as long as they are under
     half of the blocks. Pairs of identical frames (a step that drew nothing) say nothing and are skipped.
     """
-    details = [_block_detail(frame) for frame in frames]
+    views = [_NoiseView.of(frame) for frame in frames]
+    paper = background_color(frames[-1]).astype(np.uint8)  # every frame's background was repainted in it
     deviations = []
-    for (a, clip_a), (b, clip_b) in zip(details, details[1:]):
-        # Blocks perfectly flat in both frames show no noise either way (rendered, or flattened by JPEG).
-        seen = ~(clip_a | clip_b) & ((a != 0) | (b != 0))
-        differ = np.abs(a - b)[seen]
+    for a, b in zip(views, views[1:]):
+        seen = ~(a.clipped | b.clipped)
+        differ = np.abs(a.detail - b.detail)[seen]
         if differ.size == 0 or differ.max() == 0:
             continue
-        # Noise leaves two blocks' detail bit-equal next to never; rendered frames leave every block the step
-        # did not touch so. A pair with EXACT_SHARE of such blocks is exact, whatever its changed part says.
-        exact = np.count_nonzero(differ == 0) >= EXACT_SHARE * differ.size
-        deviations.append(0.0 if exact else float(np.median(differ)))
+        deviations.append(0.0 if _exact(a.rgb, b.rgb, paper) else float(np.median(differ)))
     # Noise is in every cell: one pair of frames alone may differ only by what its step drew, so it takes two
     # pairs to show noise, and the quietest pair says how much.
     if len(deviations) < 2:
@@ -52,6 +51,17 @@ def frame_noise(frames: Sequence[np.ndarray]) -> float:
     # White noise of sigma gives block means of sigma / SCALE_PX, their Laplacian sqrt(20) times that (the
     # kernel's squared weights sum to 20), and a difference of two frames sqrt(2) times more.
     return min(deviations) * MAD_TO_SIGMA * SCALE_PX / np.sqrt(20 * 2)
+
+
+def _exact(a: np.ndarray, b: np.ndarray, paper: np.ndarray) -> bool:
+    """Whether two frames are rendered exactly: noise leaves two unclipped pixels equal in all three channels
+    next to never, while a rendering leaves every pixel its step did not touch so. EXACT_SHARE of the pixels
+    unclipped in both being equal is more than noise makes. The paper's colour, which `normalize_backgrounds`
+    painted into every frame alike, is no evidence."""
+    unclipped = (a.min(axis=2) > 0) & (a.max(axis=2) < 255) & (b.min(axis=2) > 0) & (b.max(axis=2) < 255)
+    unclipped &= ~(a == paper).all(axis=2)
+    n = np.count_nonzero(unclipped)
+    return n > 0 and np.count_nonzero((a == b).all(axis=2) & unclipped) >= EXACT_SHARE * n
 
 
 def denoise(frame: np.ndarray, sigma: float) -> np.ndarray:
@@ -69,14 +79,22 @@ def noise_tolerance(sigma: float) -> int:
     return int(np.ceil(NOISE_SPREAD * sigma))
 
 
-def _block_detail(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The Laplacian of grey SCALE_PX x SCALE_PX means, and which blocks (or their neighbours) hold a clipped
-    (0 or 255) channel value."""
-    rgb = flatten_on_white(frame)
-    h, w = rgb.shape[0] // SCALE_PX * SCALE_PX, rgb.shape[1] // SCALE_PX * SCALE_PX
-    size = (w // SCALE_PX, h // SCALE_PX)
-    gray = cv2.cvtColor(rgb[:h, :w], cv2.COLOR_RGB2GRAY).astype(np.float32)
-    clipped = ((rgb[:h, :w].max(axis=2) == 255) | (rgb[:h, :w].min(axis=2) == 0)).astype(np.float32)
-    means = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    any_clipped = (cv2.resize(clipped, size, interpolation=cv2.INTER_AREA) > 0).view(np.uint8)
-    return cv2.Laplacian(means, cv2.CV_32F), cv2.dilate(any_clipped, np.ones((3, 3), np.uint8)) > 0
+@dataclass(frozen=True)
+class _NoiseView:
+    """A frame as the estimate reads it: RGB on white, the per-channel Laplacian of its SCALE_PX means, and
+    which of those blocks (or their neighbours) hold a clipped (0 or 255) value."""
+
+    rgb: np.ndarray
+    detail: np.ndarray
+    clipped: np.ndarray
+
+    @classmethod
+    def of(cls, frame: np.ndarray) -> _NoiseView:
+        rgb = flatten_on_white(frame)
+        h, w = rgb.shape[0] // SCALE_PX * SCALE_PX, rgb.shape[1] // SCALE_PX * SCALE_PX
+        size = (w // SCALE_PX, h // SCALE_PX)
+        clipped = ((rgb[:h, :w].max(axis=2) == 255) | (rgb[:h, :w].min(axis=2) == 0)).astype(np.float32)
+        means = cv2.resize(rgb[:h, :w].astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        near = cv2.dilate((cv2.resize(clipped, size, interpolation=cv2.INTER_AREA) > 0).view(np.uint8),
+                          np.ones((3, 3), np.uint8))
+        return cls(rgb, cv2.Laplacian(means, cv2.CV_32F), np.repeat(near[..., None] > 0, 3, axis=2))

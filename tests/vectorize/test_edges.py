@@ -1,0 +1,84 @@
+"""Sub-pixel edges at 1x: traced outlines moved onto the coverage's 0.5 iso-line (vectorize/edges.py)."""
+
+import cv2
+import numpy as np
+
+from layertracer.metrics import layer_renders, mse, render_svg
+from layertracer.vectorize import TraceOptions, vectorize_frames
+from layertracer.vectorize.edges import snap_paths
+from layertracer.vectorize.trace import Path
+from tests.vectorize.shapes import SIZE, square_disc_recolour
+
+EXACT_1X = TraceOptions(upscale=1).for_exact_frames()
+
+
+def supersampled(draw, size: int = SIZE, factor: int = 8) -> np.ndarray:
+    """An RGB frame drawn at `factor` times the size and area-averaged down: true anti-aliased coverage."""
+    big = np.full((size * factor, size * factor, 3), 255, np.uint8)
+    draw(big, factor)
+    return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def logo() -> np.ndarray:
+    """A dark disc and a thin ring off the pixel grid, as a single-colour logo renders."""
+    def draw(img: np.ndarray, f: int) -> None:
+        cv2.circle(img, (int(101.3 * f), int(117.6 * f)), int(61.2 * f), (30, 30, 30), -1)
+        cv2.circle(img, (int(182.7 * f), int(76.2 * f)), int(40.4 * f), (30, 30, 30), int(3.3 * f))
+        cv2.fillConvexPoly(img, (np.array([[150.4, 160.2], [230.6, 171.9], [190.3, 236.8]]) * f).astype(np.int32),
+                           (30, 30, 30))
+    return supersampled(draw)
+
+
+def traced_mse(frame: np.ndarray, options: TraceOptions) -> tuple[float, int]:
+    result = vectorize_frames([frame], options)
+    return mse(render_svg(result.svg, SIZE, SIZE), frame), result.n_paths
+
+
+def test_snapped_edges_are_much_closer_than_the_pixel_grid_at_the_same_path_count():
+    frame = logo()
+    plain, plain_paths = traced_mse(frame, TraceOptions(upscale=1, snap_edges=False).for_exact_frames())
+    snapped, snapped_paths = traced_mse(frame, EXACT_1X)
+    assert snapped_paths == plain_paths  # nodes move, none are added
+    assert snapped < 0.4 * plain
+
+
+def test_snapped_1x_is_as_close_as_tracing_at_2x():
+    frame = logo()
+    snapped, _ = traced_mse(frame, EXACT_1X)
+    twice, _ = traced_mse(frame, TraceOptions(snap_edges=False).with_upscale(2).for_exact_frames())
+    assert snapped < twice
+
+
+def test_a_straight_edge_lands_on_its_sub_pixel_position_and_corners_stay_square():
+    """Pixel column 4 is 20% covered: the left edge moves out to it, and the corners move with both sides."""
+    coverage = np.zeros((20, 20), np.float32)
+    coverage[5:15, 5:15] = 1.0
+    coverage[5:15, 4] = 0.2  # the left column partly covered
+    square = Path("M5 5 C8 5 12 5 15 5 C15 8 15 12 15 15 C12 15 8 15 5 15 C5 12 5 8 5 5 Z", "#000000", 0.0, 0.0)
+    (moved,) = snap_paths([square], coverage, 0, 0, 1)
+    numbers = [float(v) for v in moved.d.replace("M", " ").replace("C", " ").replace("Z", " ").split()]
+    xs, ys = numbers[0::2], numbers[1::2]
+    # The iso-line of the bilinear surface between centres 4.5 (0.2) and 5.5 (1.0) crosses 0.5 at 4.875.
+    assert xs[0] == xs[-1] and abs(xs[0] - 4.875) <= 0.01
+    assert ys[0] == 5 and ys[-1] == 5  # the top edge had nothing to move: the corner keeps its y
+    assert [x for x in xs if x > 13] == [15] * 4  # the right side (ends and controls) is already on its iso-line
+    assert [y for y in ys if y > 13] == [15] * 4
+
+
+def test_a_recoloured_shape_keeps_its_old_outline():
+    """A recolour's rim blends two edges, no sub-pixel position: the new outline must not pull away from the
+    old one (the old colour would show as a hairline)."""
+    frames = square_disc_recolour()
+    for upscale in (1, 2):
+        plain = vectorize_frames(frames, TraceOptions(upscale=upscale, snap_edges=False))
+        snapped = vectorize_frames(frames, TraceOptions(upscale=upscale))
+        for before, after, frame in zip(layer_renders(plain.svg, SIZE, SIZE), layer_renders(snapped.svg, SIZE, SIZE),
+                                        frames):
+            assert mse(after, frame) <= mse(before, frame) * 1.05
+
+
+def test_path_data_that_is_not_pairs_is_left_alone():
+    coverage = np.full((8, 8), 0.5, np.float32)
+    odd = Path("M1 1 L3 Z", "#000000", 0.0, 0.0)
+    relative = Path("m1 1 l2 0 z", "#000000", 0.0, 0.0)
+    assert snap_paths([odd, relative], coverage, 0, 0, 1) == [odd, relative]
