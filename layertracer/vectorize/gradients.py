@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_STOPS = 6  # stops per gradient tried (2..MAX_STOPS); each costs one `<stop>` element
-MAX_FIT_PIXELS = 4_000  # larger regions are fitted on an even sample of their pixels
+MAX_FIT_PIXELS = 2_000  # larger regions are fitted on a fixed random sample of their pixels
 QUANTIZATION_VAR = 1.0 / 12.0  # the variance uint8 rounding alone gives a pixel channel: the noise floor
 
 
@@ -179,9 +179,12 @@ def fit_gradient(xy: np.ndarray, rgb: np.ndarray, noise_var: float) -> tuple[Gra
     a few stray blends is no ramp, however many pixels make that significant) and exceed one level of uint8.
     """
     n = len(xy)
-    step = max(1, n // MAX_FIT_PIXELS)
-    xy, rgb = xy[::step].astype(np.float64), rgb[::step].astype(np.float64)
+    if n > MAX_FIT_PIXELS:  # a fixed random sample: a stride through row-major pixels could pick one column
+        pick = np.sort(np.random.default_rng(0).choice(n, MAX_FIT_PIXELS, replace=False))
+        xy, rgb = xy[pick], rgb[pick]
+    xy, rgb = xy.astype(np.float64), rgb.astype(np.float64)
     m = len(xy)
+    step = n / m  # squared errors are returned for all n pixels
     flat_rss = float(((rgb - rgb.mean(axis=0)) ** 2).sum())
     best, best_rss = None, flat_rss
     best_cost = _bic(flat_rss, 3, m, noise_var)
@@ -235,7 +238,7 @@ def _parameterisations(xy: np.ndarray, rgb: np.ndarray) -> list[tuple[str, np.nd
     return out
 
 
-def _radial_centre(p: np.ndarray, value: np.ndarray, cx: float, cy: float, rounds: int = 8) -> tuple[float, float]:
+def _radial_centre(p: np.ndarray, value: np.ndarray, cx: float, cy: float, rounds: int = 5) -> tuple[float, float]:
     """The centre from which `value` is most nearly a linear function of distance (Gauss-Newton from (cx, cy)).
 
     The isotropic quadratic's centre is exact for a colour linear in the squared distance; SVG's radial
