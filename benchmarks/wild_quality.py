@@ -194,12 +194,14 @@ def table(by_class: dict[str, list[dict]], before: dict[str, list[dict]] | None)
             f"{s['layers']:.0f} | {s['ours_s'] * 1000:.0f} ms | {s['plain_s'] * 1000:.0f} ms | {s['time_ratio']:.2f}x |"
         )
     if before:
-        lines += ["", "against --compare (ratios before -> now; per-file MSE of ours: files better / worse by >5%)",
+        lines += ["", "against --compare, on the files of this run (ratios before -> now; per-file MSE of ours: files "
+                  "better / worse by >5%)",
                   "| class | MSE ratio | paths ratio | time ratio | better | worse |", "|---|---|---|---|---|---|"]
         for cls, rows in by_class.items():
             if cls not in before:
                 continue
-            old, new = summary(before[cls]), summary(rows)
+            names = {r["name"] for r in rows}
+            old, new = summary([r for r in before[cls] if r["name"] in names]), summary(rows)
             pairs = _paired(before[cls], rows)
             better = sum(n < 0.95 * o for o, n in pairs)
             worse = sum(n > 1.05 * o for o, n in pairs)
