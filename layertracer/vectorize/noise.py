@@ -50,7 +50,7 @@ def frame_noise(frames: Sequence[np.ndarray]) -> float:
         return 0.0
     # White noise of sigma gives block means of sigma / SCALE_PX, their Laplacian sqrt(20) times that (the
     # kernel's squared weights sum to 20), and a difference of two frames sqrt(2) times more.
-    return min(deviations) * MAD_TO_SIGMA * SCALE_PX / np.sqrt(20 * 2)
+    return float(min(deviations) * MAD_TO_SIGMA * SCALE_PX / np.sqrt(20 * 2))
 
 
 def _exact(a: np.ndarray, b: np.ndarray, paper: np.ndarray) -> bool:
@@ -58,10 +58,16 @@ def _exact(a: np.ndarray, b: np.ndarray, paper: np.ndarray) -> bool:
     next to never, while a rendering leaves every pixel its step did not touch so. EXACT_SHARE of the pixels
     unclipped in both being equal is more than noise makes. The paper's colour, which `normalize_backgrounds`
     painted into every frame alike, is no evidence."""
-    unclipped = (a.min(axis=2) > 0) & (a.max(axis=2) < 255) & (b.min(axis=2) > 0) & (b.max(axis=2) < 255)
-    unclipped &= ~(a == paper).all(axis=2)
-    n = np.count_nonzero(unclipped)
-    return n > 0 and np.count_nonzero((a == b).all(axis=2) & unclipped) >= EXACT_SHARE * n
+    unclipped = cv2.bitwise_and(_unclipped(a), _unclipped(b))
+    unclipped[cv2.inRange(a, paper, paper) > 0] = 0
+    n = cv2.countNonZero(unclipped)
+    equal = cv2.bitwise_and(cv2.inRange(cv2.absdiff(a, b), (0, 0, 0), (0, 0, 0)), unclipped)
+    return n > 0 and cv2.countNonZero(equal) >= EXACT_SHARE * n
+
+
+def _unclipped(rgb: np.ndarray) -> np.ndarray:
+    """255 where no channel is 0 or 255 (uint8 mask)."""
+    return cv2.inRange(rgb, (1, 1, 1), (254, 254, 254))
 
 
 def denoise(frame: np.ndarray, sigma: float) -> np.ndarray:
@@ -93,7 +99,7 @@ class _NoiseView:
         rgb = flatten_on_white(frame)
         h, w = rgb.shape[0] // SCALE_PX * SCALE_PX, rgb.shape[1] // SCALE_PX * SCALE_PX
         size = (w // SCALE_PX, h // SCALE_PX)
-        clipped = ((rgb[:h, :w].max(axis=2) == 255) | (rgb[:h, :w].min(axis=2) == 0)).astype(np.float32)
+        clipped = (_unclipped(rgb[:h, :w]) == 0).astype(np.float32)
         means = cv2.resize(rgb[:h, :w].astype(np.float32), size, interpolation=cv2.INTER_AREA)
         near = cv2.dilate((cv2.resize(clipped, size, interpolation=cv2.INTER_AREA) > 0).view(np.uint8),
                           np.ones((3, 3), np.uint8))
