@@ -277,7 +277,8 @@ def cluster(rows: int, work: Path) -> None:
     state = Path(tempfile.mkdtemp(prefix="lt-arc-"))  # short: Ray's socket paths must stay under 107 bytes
     env = {**os.environ, "PYTHON": sys.executable, "CPUS_PER_NODE": "1", "WORKERS": "2", "RAY_AUTH_MODE": "disabled",
            "RAY_health_check_period_ms": "500", "RAY_health_check_timeout_ms": "500",
-           "RAY_health_check_failure_threshold": "3", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}
+           "RAY_health_check_failure_threshold": "3", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+           "JOIN_TIMEOUT_S": "300"}
     local_sh = str(REPO / "cluster" / "local.sh")
     out = work / "cluster-out"
     assets = write_assets(work / "cluster-in", work / "unused")
@@ -287,8 +288,7 @@ def cluster(rows: int, work: Path) -> None:
             fh.write(json.dumps({"id": f"c{i:06d}", "kind": "grid", "image": f"{assets[i % 8]['name']}.png",
                                  "frames": 4}) + "\n")
     try:
-        started = subprocess.run([local_sh, "start", str(state)], env=env, capture_output=True, text=True,
-                                 timeout=240, stdin=subprocess.DEVNULL, check=True)
+        started = local_cluster(local_sh, "start", str(state), env=env)
         address = dict(line.split("=", 1) for line in started.stdout.split())["RAY_ADDRESS"]
         began = time.perf_counter()
         job = subprocess.Popen(
@@ -309,8 +309,7 @@ def cluster(rows: int, work: Path) -> None:
                 pass
         kill_s = time.perf_counter() - began
         time.sleep(5)  # Ray marks the node dead after ~1.5 s of failed health checks
-        subprocess.run([local_sh, "join", "worker2", str(state)], env=env, capture_output=True, text=True,
-                       timeout=240, stdin=subprocess.DEVNULL, check=True)
+        local_cluster(local_sh, "join", "worker2", str(state), env=env)
         rejoined_s = time.perf_counter() - began
         output, _ = job.communicate(timeout=3600)
         job_s = time.perf_counter() - began
@@ -330,6 +329,15 @@ def cluster(rows: int, work: Path) -> None:
           f"{latest.num_rows - len(set(zip(latest['manifest'].to_pylist(), latest['row'].to_pylist())))} | "
           f"{sum(n - 1 for n in written.values())} | {killed_at:,} | {kill_s:.0f} | {rejoined_s:.0f} | {job_s:.0f} | "
           f"{job.returncode} |")
+
+
+def local_cluster(*argv: str, env: dict) -> subprocess.CompletedProcess:
+    """cluster/local.sh `argv`; a failure ends the benchmark with what the script and the nodes said."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        logs = "".join(f"\n--- {log}\n{log.read_text()[-2000:]}" for log in Path(argv[-1]).glob("*/log"))
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}{logs}")
+    return done
 
 
 def indexed_rows(out: Path) -> int:

@@ -10,7 +10,7 @@
 # Each node has its own temp dir and free ports, so it never meets another Ray on the machine; both bind to
 # loopback addresses only (127.0.0.1 is avoided: Ray rewrites it to the machine's address). Token auth is off unless RAY_AUTH_MODE is set (nothing outside this machine can connect).
 # Env: RAY (the ray CLI, default: ray beside $PYTHON), PYTHON (default: python3), CPUS_PER_NODE (default: 1),
-# WORKERS (worker nodes, default: 1).
+# WORKERS (worker nodes, default: 1), JOIN_TIMEOUT_S (how long a node may take to join, default: 60).
 set -euo pipefail
 
 cmd=${1:-start}
@@ -27,8 +27,8 @@ export RAY_USAGE_STATS_ENABLED=0
 
 free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-wait_for_nodes() {  # node just started, nodes expected: wait until the cluster has them (at most 60 s)
-  local deadline=$((SECONDS + 60)) alive
+wait_for_nodes() {  # node just started, nodes expected: wait until the cluster has them (at most JOIN_TIMEOUT_S)
+  local deadline=$((SECONDS + ${JOIN_TIMEOUT_S:-60})) alive
   while [ $SECONDS -lt $deadline ]; do
     if ! kill -0 "$(cat "$state/$1/pid")" 2>/dev/null; then
       echo "local.sh: the $1 node failed to start; see $state/$1/log" >&2
@@ -40,7 +40,7 @@ print(sum(n["Alive"] for n in ray.nodes()))' "$gcs" 2>/dev/null || true)
     [ "$alive" = "$2" ] && return 0
     sleep 0.5
   done
-  echo "local.sh: the $1 node did not join within 60 s; see $state/$1/log" >&2
+  echo "local.sh: the $1 node did not join within ${JOIN_TIMEOUT_S:-60} s; see $state/$1/log" >&2
   return 1
 }
 
