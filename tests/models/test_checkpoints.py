@@ -53,7 +53,13 @@ def test_single_file_gives_the_folder_grid(
     file = write_transformer_file(
         f"{tiny_flux_dir}/transformer", checkpoint_dir / f"{layout}{len(prefix)}.safetensors", layout, prefix=prefix
     )
-    assert np.array_equal(grid(ModelConfig(tiny_flux_dir, transformer=file)), folder_grid)
+    config = ModelConfig(tiny_flux_dir, transformer=file)
+    loaded = load_pipeline(config).transformer.state_dict()
+    folder = load_pipeline(ModelConfig(tiny_flux_dir)).transformer.state_dict()
+    assert loaded.keys() == folder.keys() and all(torch.equal(loaded[k], folder[k]) for k in folder)
+    # The very weights, so the same grid up to float rounding: a BFL file's tensors are rebuilt by splitting fused
+    # ones, and where a tensor lies in memory decides how CPU kernels vectorize their sums (a level, rarely).
+    assert np.abs(grid(config).astype(int) - folder_grid).max() <= 1
 
 
 def test_fp8_file_is_upcast_on_the_cpu_and_draws_close_to_the_folder(
