@@ -6,6 +6,8 @@ import numpy as np
 
 from layertracer.metrics import mse, render_svg
 from layertracer.vectorize import vectorize_frames
+from layertracer.vectorize.layered import prepare_frames
+from layertracer.vectorize.masks import MaskOptions
 from layertracer.vectorize.noise import denoise, frame_noise
 from tests.vectorize.shapes import BLUE, GREEN, RED, SIZE, canvas, disc, square, square_disc_recolour
 
@@ -60,3 +62,15 @@ def test_noisy_frames_trace_to_few_paths_close_to_the_clean_render():
     assert noisy_result.n_paths <= clean.n_paths + 1
     clean_render = render_svg(clean.svg, SIZE, SIZE)
     assert mse(render_svg(noisy_result.svg, SIZE, SIZE), clean_render) < 2e-4
+
+
+def test_the_repainted_paper_is_no_evidence_of_noise():
+    """Small shapes on a noisy paper whose shade drifts per cell: every frame's paper but the last is repainted
+    in the last one's shade, so the first pairs agree exactly over most of their area. That agreement says
+    nothing about the noise, and the noise drawn into the shapes is still measured."""
+    f1 = disc(canvas(PAPER), BLUE, center=(60, 60), radius=20)
+    f2 = disc(f1, RED, center=(190, 70), radius=20)
+    f3 = disc(f2, GREEN, center=(70, 190), radius=20)
+    f4 = square(f3, BLUE, lo=170, hi=210)
+    frames = prepare_frames(noisy([f1, f2, f3, f4], 3.0, seed=2, gain=0.02), MaskOptions())
+    assert 0.75 * 3.0 <= frame_noise(frames) <= 1.25 * 3.0
