@@ -130,7 +130,7 @@ def plan_resume(options: RunOptions, settings: str) -> index.IndexSnapshot | Non
     if not options.resume:
         return None
     resume = index.snapshot(options.out_uri, options.storage_options, options.skip_errors)
-    if not options.redo_changed:
+    if not options.redo_changed and not resume.all_made_with(settings, options.storage_options):
         check_resume(resume.recorded_settings(options.storage_options), settings)
     return resume
 

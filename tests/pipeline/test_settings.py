@@ -96,6 +96,39 @@ def test_skip_errors_keeps_permanent_errors_only(tmp_path):
     assert ErrorKind.INPUT.permanent and not ErrorKind.STORE.permanent and not ErrorKind.INTERNAL.permanent
 
 
+def test_resume_settings_check_reads_part_by_part_unless_other_settings_appear(tmp_path):
+    """`all_made_with` answers from each part alone when every keepable attempt has the job's settings (flat
+    memory); an attempt with other settings, even superseded, sends plan_resume to the exact latest-row check."""
+    from layertracer.pipeline.run import plan_resume
+
+    def write(name, rows, created_at):
+        for row in rows:
+            row["created_at"] = created_at
+        pq.write_table(pa.Table.from_pylist(rows, schema=INDEX_SCHEMA), tmp_path / "index" / name)
+
+    (tmp_path / "index").mkdir()
+    options = RunOptions(manifests=("m.jsonl",), out_uri=str(tmp_path), resume=True)
+    write("run1_0.parquet", [indexed(0, "a", None), indexed(1, "b", ErrorKind.INPUT, settings='{"v":0}')], T0)
+    write("run1_1.parquet", [indexed(2, "c", ErrorKind.STORE, settings='{"v":0}')], T0)
+    assert snapshot(str(tmp_path)).all_made_with("{}")  # error rows with other settings are redone, not kept
+    assert not snapshot(str(tmp_path), skip_errors=True).all_made_with("{}")  # a permanent error is kept
+    plan_resume(options, "{}")
+    # row 0 was first made with other settings, then redone with these: passes, by the exact check
+    write("run0_0.parquet", [indexed(0, "a", None, settings='{"v":0}')], T0 - dt.timedelta(hours=1))
+    assert not snapshot(str(tmp_path)).all_made_with("{}")
+    plan_resume(options, "{}")
+    # the latest row 0 has other settings: refused
+    write("run2_0.parquet", [indexed(0, "a", None, settings='{"v":0}')], T0 + dt.timedelta(hours=1))
+    with pytest.raises(UserError, match="1 finished rows were made with other settings"):
+        plan_resume(options, "{}")
+    # a part written before settings were recorded reads back null: not the job's settings
+    (tmp_path / "index" / "run2_0.parquet").unlink()
+    (tmp_path / "index" / "run0_0.parquet").unlink()
+    pq.write_table(pa.table({"manifest": ["m.jsonl"], "row": [5], "id": ["e"], "status": ["ok"]}),
+                   tmp_path / "index" / "old_0.parquet")
+    assert not snapshot(str(tmp_path)).all_made_with("{}")
+
+
 def test_resume_with_changed_settings_redo_changed_and_embedded_svgs(ray_local, tmp_path, inputs, capsys):
     """A job, then --resume with another --upscale: refused naming it; --redo-changed redoes exactly those rows
     (and a row whose manifest entry changed its frames is redone by a plain --resume)."""
