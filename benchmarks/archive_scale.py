@@ -236,8 +236,10 @@ def scale(sizes: list[int], work: Path, report: bool, run: bool) -> None:
         if report and rows == max(sizes):
             line["report"] = measure(REPORT_SCRIPT, str(out))
             line["report MB"] = folder_bytes(out / "report") / 1e6
+            line["report parts MB"] = {path.name: (folder_bytes(path) if path.is_dir() else path.stat().st_size) / 1e6
+                                       for path in sorted((out / "report").iterdir())}
             line["browser"] = browse(out / "report")
-            print(json.dumps({k: line[k] for k in ("report", "report MB", "browser")}), flush=True)
+            print(json.dumps({k: line[k] for k in ("report", "report MB", "report parts MB", "browser")}), flush=True)
         if run:
             line["run"] = measure(RUN_SCRIPT, str(manifest), str(out))
             print(json.dumps(line["run"]), flush=True)
@@ -321,7 +323,8 @@ def cluster(rows: int, work: Path) -> None:
     latest = latest_rows(parts)
     expected = {(str(manifest), i) for i in range(rows)}
     statuses = collections.Counter(latest["status"].to_pylist())
-    print(output.strip().splitlines()[-1] if output.strip() else "(no output)")
+    summary = [line for line in output.splitlines() if " rows in " in line and "; index: " in line]
+    print(summary[-1] if summary else f"(no summary line; the job said:)\n{output[-3000:]}")
     print("\n| rows in | ok | error | missing | duplicates (latest rows) | rows written twice (raw index) | "
           "killed after rows | kill at s | rejoined at s | job s | exit |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
