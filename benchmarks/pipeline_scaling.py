@@ -45,11 +45,11 @@ def build_manifest(bench: Path, rows: int, path: Path) -> Path:
 
 def sequential(manifest: Path, out: str) -> float:
     """The baseline: the manifest rows through the Vectorize stage's per-row function, one after another."""
-    from layertracer.pipeline.frames import FrameOptions
+    from layertracer.pipeline.frames import InputOptions
     from layertracer.pipeline.manifest import ManifestOptions, ManifestSource, manifest_rows
     from layertracer.pipeline.stages import VectorizeOptions, vectorize_row
 
-    options = VectorizeOptions(out, FrameOptions())
+    options = VectorizeOptions(out, InputOptions())
     started = time.perf_counter()
     for row in manifest_rows([ManifestSource(str(manifest), "jsonl")], ManifestOptions()):
         assert vectorize_row(row, options)["status"] == "ok"

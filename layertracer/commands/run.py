@@ -87,13 +87,13 @@ def run_options_of(args: argparse.Namespace, environ: Mapping[str, str], storage
     from layertracer.decompose import DecomposeOptions
     from layertracer.images import ImageLimits
     from layertracer.models.cli import frames_default, model_config
-    from layertracer.pipeline.frames import FrameOptions
+    from layertracer.pipeline.frames import InputOptions
     from layertracer.pipeline.run import RunOptions
 
     return RunOptions(
         manifests=tuple(args.manifests), out_uri=args.out, format=args.format, storage_options=storage_options,
         default_frames=frames_default(args),
-        frames=FrameOptions(limits=ImageLimits(max_pixels=args.max_pixels),
+        inputs=InputOptions(limits=ImageLimits(max_pixels=args.max_pixels),
                             decompose=DecomposeOptions(trace_px=args.trace_px)),
         trace=cliopts.trace_options(args), model=model_config(args) if args.model else None,
         prompt_template=args.prompt_template, cell_px=args.cell_px, resume=args.resume, overwrite=args.overwrite,

@@ -22,7 +22,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
-class FrameOptions:
+class InputOptions:
     """How inputs are decoded (size limits) and how image rows are decomposed."""
 
     limits: ImageLimits = ImageLimits()
@@ -38,7 +38,7 @@ class RowFrames(NamedTuple):
 
 
 def creation_frames(
-    row: dict[str, Any], options: FrameOptions, storage_options: StorageOptions | None = None
+    row: dict[str, Any], options: InputOptions, storage_options: StorageOptions | None = None
 ) -> RowFrames:
     """The row's frames in creation order and their grid; UserError says what is wrong with the row."""
     spec = GridSpec(frames=row["frames"], order=row["order"] or "serpentine")

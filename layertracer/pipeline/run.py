@@ -18,7 +18,7 @@ from layertracer import layout, storage
 from layertracer.errors import UserError
 from layertracer.models.loading import ModelConfig
 from layertracer.pipeline import breaker, index, recovery
-from layertracer.pipeline.frames import FrameOptions
+from layertracer.pipeline.frames import InputOptions
 from layertracer.pipeline.manifest import ManifestOptions, ManifestSource, plan_sources
 from layertracer.pipeline.settings import check_resume, job_settings
 from layertracer.pipeline.stages import Sample, SampleOptions, Vectorize, VectorizeOptions
@@ -40,7 +40,7 @@ class RunOptions:
     format: str | None = None
     storage_options: dict[str, Any] = field(default_factory=dict)
     default_frames: int = 9
-    frames: FrameOptions = FrameOptions()  # image limits and decomposition
+    inputs: InputOptions = InputOptions()  # image limits and decomposition
     trace: TraceOptions = TraceOptions()
     model: ModelConfig | None = None
     prompt_template: str | None = None  # None: each row's preset's, else the default template
@@ -203,7 +203,7 @@ def build_dataset(
     )
     if options.model is not None:
         sample = SampleOptions(
-            options.model, options.frames, options.storage_options, max_batch=options.batch_size,
+            options.model, options.inputs, options.storage_options, max_batch=options.batch_size,
             prompt_template=options.prompt_template, cell_px=options.cell_px, breaker=store_breaker,
         )
         dataset = dataset.map_batches(
@@ -212,7 +212,7 @@ def build_dataset(
         )
     model = options.model
     vectorize = VectorizeOptions(
-        options.out_uri, options.frames, options.storage_options, options.trace, model and model.model,
+        options.out_uri, options.inputs, options.storage_options, options.trace, model and model.model,
         model and model.lora_label(), settings=settings, embed_svg=options.embed_svg, breaker=store_breaker,
     )
     return dataset.map_batches(

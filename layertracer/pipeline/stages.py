@@ -21,7 +21,7 @@ from layertracer.errors import UserError, error_line
 from layertracer.images import encode_png, read_image
 from layertracer.models.loading import ModelConfig
 from layertracer.pipeline.breaker import StoreWatch
-from layertracer.pipeline.frames import FrameOptions, creation_frames
+from layertracer.pipeline.frames import InputOptions, creation_frames
 from layertracer.pipeline.index import index_row
 from layertracer.pipeline.rows import INDEX_SCHEMA, ROW_SCHEMA, ErrorKind, IndexRow, JobRow, Status, error_kind, fail
 from layertracer.pipeline.sink import write_outputs
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SampleOptions:
     config: ModelConfig
-    frames: FrameOptions
+    inputs: InputOptions
     storage_options: StorageOptions = field(default_factory=dict)
     max_batch: int = 4
     prompt_template: str | None = None  # None: each row's preset's, else the default template
@@ -50,7 +50,7 @@ class SampleOptions:
 @dataclass(frozen=True)
 class VectorizeOptions:
     out_uri: str
-    frames: FrameOptions
+    inputs: InputOptions
     storage_options: StorageOptions = field(default_factory=dict)
     trace: TraceOptions = TraceOptions()
     model: str | None = None  # recorded in the index for the rows that were sampled
@@ -74,7 +74,7 @@ def sample_rows(
         try:
             image = None
             if row["kind"] == "image":
-                image = read_image(row["image"], options.frames.limits, options.storage_options)[0]
+                image = read_image(row["image"], options.inputs.limits, options.storage_options)[0]
         except UserError as exc:
             watch_failure(watch, exc)
             fail(row, str(exc), error_kind(exc))
@@ -146,7 +146,7 @@ def vectorize_row(row: JobRow, options: VectorizeOptions, watch: StoreWatch | No
         return index_row(row, **results)
     started = time.perf_counter()
     try:
-        frames, grid_png, exact = creation_frames(row, options.frames, options.storage_options)
+        frames, grid_png, exact = creation_frames(row, options.inputs, options.storage_options)
         layered = vectorize_frames(frames, options.trace.for_exact_frames() if exact else options.trace)
         svg = layered.svg.encode("utf-8")
         svg_uri, grid_uri = write_outputs(options.out_uri, row["id"], svg, grid_png, options.storage_options)

@@ -133,7 +133,7 @@ def test_a_manifest_row_with_a_preset_is_sampled_split_and_recorded_in_its_setti
 ) -> None:
     """The job's path without Ray: normalize -> sample_rows -> creation_frames, for a row naming icon9 (the
     sampler's own preset, emoji4, is only the default)."""
-    from layertracer.pipeline.frames import FrameOptions, creation_frames
+    from layertracer.pipeline.frames import InputOptions, creation_frames
     from layertracer.pipeline.manifest import ManifestOptions, normalize_row
     from layertracer.pipeline.stages import SampleOptions, sample_rows
 
@@ -142,7 +142,7 @@ def test_a_manifest_row_with_a_preset_is_sampled_split_and_recorded_in_its_setti
     assert (row["frames"], row["preset"], row["status"]) == (9, "icon9", "pending")
     bad = normalize_row({"prompt": "x", "preset": "icon12"}, "m.jsonl", 1, manifest)
     assert bad["status"] == "error" and "unknown preset 'icon12' (choices: icon9, emoji4)" in bad["error"]
-    options = SampleOptions(emoji_sampler.config, FrameOptions(), cell_px=32)
+    options = SampleOptions(emoji_sampler.config, InputOptions(), cell_px=32)
     sample_rows([row], emoji_sampler, options)
     assert row["error"] is None and row["order"] == "rowmajor"
     assert json.loads(row["extra"])["_sampling"] == {
@@ -150,7 +150,7 @@ def test_a_manifest_row_with_a_preset_is_sampled_split_and_recorded_in_its_setti
         "guidance": 3.5, "cell_px": 32,
     }
     grid = decode_image(row["grid_png"])
-    frames = creation_frames(row, FrameOptions()).frames
+    frames = creation_frames(row, InputOptions()).frames
     assert grid.shape == (96, 96, 3) and len(frames) == 9
     assert np.array_equal(frames[3], grid[32:64, :32])  # frame 4 of a row-major grid: row 1, column 0
 

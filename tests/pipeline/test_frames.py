@@ -10,7 +10,7 @@ from layertracer.cli import main
 from layertracer.grid import GridSpec, split_grid, square_frame
 from layertracer.images import decode_image, encode_png
 from layertracer.metrics import count_layers
-from layertracer.pipeline.frames import FrameOptions, creation_frames
+from layertracer.pipeline.frames import InputOptions, creation_frames
 from layertracer.pipeline.rows import empty_row
 
 
@@ -35,7 +35,7 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
     source.write_bytes(encode_png(icon))
     row = empty_row(str(tmp_path / "m.jsonl"), 0) | {"id": "tall", "kind": "image", "image": str(source), "frames": 4}
 
-    frames, grid_png, exact = creation_frames(row, FrameOptions())
+    frames, grid_png, exact = creation_frames(row, InputOptions())
     assert exact  # decomposed frames are traced as exact renders
     assert {f.shape for f in frames} == {(100, 80, 3)}  # the SVG keeps the icon's size
     cells = split_grid(decode_image(grid_png), GridSpec(4))

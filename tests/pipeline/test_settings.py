@@ -37,9 +37,9 @@ def test_settings_come_from_every_options_field_but_runtime_ones():
     assert settings["new_knob"] == 0.5 and settings["trace"]["upscale"] == 2 and "version" in settings
     assert "storage_options" not in settings and "workers" not in settings["trace"] and "workers" not in settings
     run = json.loads(job_settings(RunOptions(manifests=("m.jsonl",), out_uri="out", cpu_actors=3, batch_size=9)))
-    assert {"trace", "frames", "model", "prompt_template", "cell_px", "version"} <= run.keys()
+    assert {"trace", "inputs", "model", "prompt_template", "cell_px", "version"} <= run.keys()
     assert not {"manifests", "out_uri", "cpu_actors", "batch_size", "resume", "storage_options"} & run.keys()
-    assert "storage_options" not in run["frames"]
+    assert "storage_options" not in run["inputs"]
     # Options that only say how or where the job runs keep the settings; those that shape outputs change them.
     base = RunOptions(manifests=("m.jsonl",), out_uri="out")
     assert job_settings(base) == job_settings(RunOptions(manifests=("n.jsonl",), out_uri="o2", cpu_actors=1))

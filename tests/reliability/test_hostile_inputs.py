@@ -107,7 +107,7 @@ def test_pixel_limit_is_configurable_and_checked_before_decoding():
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["run", "m.jsonl", "--out", "o", "--max-pixels", "150000000"])
-    limits = run_options(args, {}).frames.limits
+    limits = run_options(args, {}).inputs.limits
     assert limits.max_pixels == 150_000_000
     header = bomb_png(9_500, grey=True)  # 90 Mpx: over the default and over Pillow's warning threshold (89 Mpx)
     with pytest.raises(ImageError, match=f"9500x9500 pixels exceeds the limit of {DEFAULT_MAX_PIXELS}"):

@@ -11,7 +11,7 @@ import pytest
 
 from layertracer.images import decode_image
 from layertracer.models import FluxSampler, ModelConfig
-from layertracer.pipeline.frames import FrameOptions
+from layertracer.pipeline.frames import InputOptions
 from layertracer.pipeline.rows import empty_row
 from layertracer.pipeline.stages import SampleOptions, sample_rows
 
@@ -27,7 +27,7 @@ SCRIPTS = {
 
 @pytest.fixture(scope="module")
 def sampler(tiny_flux_dir: str) -> tuple[FluxSampler, SampleOptions]:
-    options = SampleOptions(ModelConfig(model=tiny_flux_dir), FrameOptions(), max_batch=4, cell_px=32)
+    options = SampleOptions(ModelConfig(model=tiny_flux_dir), InputOptions(), max_batch=4, cell_px=32)
     return FluxSampler(options.config, max_batch=4, prompt_template=options.prompt_template), options
 
 
