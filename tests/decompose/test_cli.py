@@ -46,8 +46,8 @@ def test_directory_in_gives_svgs_with_the_same_stems_and_reports_bad_files(tmp_p
 def test_images_are_traced_at_1x_unless_an_upscale_is_given(tmp_path: Path) -> None:
     """The model-free default traces at the image's own size, as plain vtracer does, `--upscale 2` in a viewBox
     twice as fine. Either way the disc's edge lands on its sub-pixel position (vectorize/edges.py snaps the
-    traced nodes onto the anti-aliasing's iso-line), so the default comes as close as 2x and both come far
-    closer than the pixel grid of a 1x trace left unsnapped."""
+    traced nodes onto the anti-aliasing's iso-line): on this disc the default comes as close as 2x, and both come
+    far closer than the pixel grid of a 1x trace left unsnapped."""
     image = disc_on_square_on_background()
     source = tmp_path / "icon.png"
     source.write_bytes(encode_png(image))
