@@ -38,13 +38,19 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
         f"frame grids and sampled frames, {TraceOptions().exact_upscale} for images decomposed without a model)",
     )
     group.add_argument(
+        "--no-snap", action="store_true",
+        help="leave traced outlines on the pixel grid instead of moving them onto their anti-aliased edges "
+        "(faster, less faithful: see the README)",
+    )
+    group.add_argument(
         "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
         help="refuse images with more pixels than this, before decoding (default: %(default)s)",
     )
 
 
 def trace_options(args: argparse.Namespace) -> TraceOptions:
-    options = TraceOptions(keep_background=args.keep_background, drop_covered=args.drop_covered)
+    options = TraceOptions(keep_background=args.keep_background, drop_covered=args.drop_covered,
+                           snap_edges=not args.no_snap)
     return options if args.upscale is None else options.with_upscale(args.upscale)
 
 

@@ -7,7 +7,7 @@ import pytest
 from layertracer.cli import main
 from layertracer.grid import GridSpec, compose_grid
 from layertracer.images import encode_png
-from layertracer.metrics import count_layers, mse, render_svg
+from layertracer.metrics import count_layers, count_paths, mse, render_svg
 
 from .shapes import SIZE, square_disc_recolour
 
@@ -34,6 +34,19 @@ def test_vectorize_frames_writes_a_layered_svg(frame_files, tmp_path):
     svg = out.read_text()
     assert count_layers(svg) == 3
     assert mse(render_svg(svg, SIZE, SIZE), square_disc_recolour()[-1]) < 5e-4
+
+
+def test_no_snap_keeps_the_layers_and_paths_and_leaves_edges_on_the_pixel_grid(frame_files, tmp_path):
+    svgs = {}
+    for flags in ([], ["--no-snap", "--upscale", "1"], ["--upscale", "1"]):
+        out = tmp_path / f"{len(flags)}.svg"
+        assert main(["vectorize-frames", *frame_files, "-o", str(out), *flags]) == 0
+        svgs[" ".join(flags[:1])] = out.read_text()
+    snapped, grid_bound = svgs["--upscale"], svgs["--no-snap"]
+    assert snapped != grid_bound  # the same outlines, nodes moved: as many layers and paths, a closer render
+    assert (count_layers(snapped), count_paths(snapped)) == (count_layers(grid_bound), count_paths(grid_bound))
+    final = square_disc_recolour()[-1]
+    assert mse(render_svg(snapped, SIZE, SIZE), final) < mse(render_svg(grid_bound, SIZE, SIZE), final)
 
 
 @pytest.mark.parametrize("frames", [4, 9])
