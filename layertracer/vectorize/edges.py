@@ -163,13 +163,21 @@ class _Field:
         self.value = np.nan_to_num(padded)
         self.gy, self.gx = np.gradient(self.value)
 
-    def _sample(self, image: np.ndarray, at: np.ndarray) -> np.ndarray:
-        x = np.clip(at[:, 0] + 1, 0, image.shape[1] - 1.001)
-        y = np.clip(at[:, 1] + 1, 0, image.shape[0] - 1.001)
+    def _corners(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per point (x, y): the flat index of the pixel centre above and left of it and the point's offsets
+        from there, which `_sample` weighs any image of the padded coverage's size with."""
+        height, width = self.value.shape
+        x = np.clip(at[:, 0] + 1, 0, width - 1.001)
+        y = np.clip(at[:, 1] + 1, 0, height - 1.001)
         x0, y0 = np.floor(x).astype(np.intp), np.floor(y).astype(np.intp)
-        fx, fy = x - x0, y - y0
-        top = image[y0, x0] * (1 - fx) + image[y0, x0 + 1] * fx
-        bottom = image[y0 + 1, x0] * (1 - fx) + image[y0 + 1, x0 + 1] * fx
+        return y0 * width + x0, x - x0, y - y0
+
+    @staticmethod
+    def _sample(image: np.ndarray, corners: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        i, fx, fy = corners
+        flat, width = image.ravel(), image.shape[1]
+        top = flat[i] * (1 - fx) + flat[i + 1] * fx
+        bottom = flat[i + width] * (1 - fx) + flat[i + width + 1] * fx
         return top * (1 - fy) + bottom * fy
 
     def measure(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,14 +187,16 @@ class _Field:
         The surface is searched along the gradient's direction (a Newton step on a surface that is linear
         between pixel centres and flat beyond them overshoots), and the crossing nearest the point is taken.
         """
-        g = np.stack([self._sample(self.gx, at), self._sample(self.gy, at)], axis=-1)
+        corners = self._corners(at)
+        g = np.stack([self._sample(self.gx, corners), self._sample(self.gy, corners)], axis=-1)
         norm = np.hypot(g[:, 0], g[:, 1])
-        steep = (norm >= MIN_GRADIENT) & (self._sample(self.known, at) >= 1.0)
+        steep = (norm >= MIN_GRADIENT) & (self._sample(self.known, corners) >= 1.0)
         direction = g / np.maximum(norm, 1e-12)[:, None]
         t = np.linspace(-MAX_MOVE_PX, MAX_MOVE_PX, SEARCH_SAMPLES)
         along = at[:, None, :] + t[None, :, None] * direction[:, None, :]
-        c = self._sample(self.value, along.reshape(-1, 2)).reshape(len(at), len(t)) - 0.5
-        known = self._sample(self.known, along.reshape(-1, 2)).reshape(c.shape) >= 1.0
+        corners = self._corners(along.reshape(-1, 2))
+        c = self._sample(self.value, corners).reshape(len(at), len(t)) - 0.5
+        known = self._sample(self.known, corners).reshape(c.shape) >= 1.0
         crosses = (c[:, :-1] * c[:, 1:] <= 0) & (c[:, :-1] != c[:, 1:]) & known[:, :-1] & known[:, 1:]
         nearest = np.argmin(np.where(crosses, np.abs(t[:-1] + t[1:]), np.inf), axis=1)
         rows = np.arange(len(at))
