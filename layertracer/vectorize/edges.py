@@ -17,10 +17,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from layertracer.vectorize.trace import Path, with_numbers
+from layertracer.vectorize.trace import Path, fill_slots, number_slots
 
 _COMMAND_RE = re.compile(r"([MLCZ])([^MLCZ]*)")
-_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")
 # An outline traced at 1x lies within half a pixel diagonal (0.71 px) of the iso-line wherever the coverage
 # changes: a node is moved at most this far, so a node whose nearest crossing is further (a corner that the
@@ -43,7 +42,8 @@ def snap_paths(
     iso-line rounds corners, so a corner is moved to where its two sides' moved edges meet instead.
     Paths with commands other than absolute M/L/C/Z are left as they are.
     """
-    outlines = [_Outline.parse(path.d) if _PAIRS_ONLY_RE.fullmatch(path.d) else None for path in paths]
+    slots = [number_slots(path.d) if _PAIRS_ONLY_RE.fullmatch(path.d) else None for path in paths]
+    outlines = [None if pieces is None else _Outline.parse(*pieces) for pieces in slots]
     snapped = [k for k, outline in enumerate(outlines) if outline is not None and len(outline.segments)]
     if not snapped:
         return paths
@@ -59,7 +59,7 @@ def snap_paths(
     moves = together.moves(_Field(coverage).measure, np.cos(np.radians(corner_deg))) * upscale
     out = list(paths)
     for k, lo, hi in zip(snapped, offsets, offsets[1:]):
-        out[k] = replace(paths[k], d=with_numbers(paths[k].d, (outlines[k].points + moves[lo:hi]).ravel()))
+        out[k] = replace(paths[k], d=fill_slots(slots[k][0], (outlines[k].points + moves[lo:hi]).ravel()))
     return out
 
 
@@ -74,12 +74,12 @@ class _Outline:
         self.points, self.segments = points, segments
 
     @classmethod
-    def parse(cls, d: str) -> _Outline | None:
-        numbers = _NUMBER_RE.findall(d)
+    def parse(cls, slots: str, numbers: list[str]) -> _Outline | None:
+        """From path data as `number_slots` splits it: each command's numbers are its "{}"s."""
         segments: list[tuple[int, int, int, int]] = []
         base = 0  # pairs before this command
-        for letter, body in _COMMAND_RE.findall(d):
-            count = len(_NUMBER_RE.findall(body))
+        for letter, body in _COMMAND_RE.findall(slots):
+            count = body.count("{}")
             if count % 2:
                 return None
             n = count // 2

@@ -28,6 +28,7 @@ _PATH_DATA_RE = re.compile(r"[MmLlCcQqZzHhVvSsTtAa0-9eE.,\s+-]*")
 _PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")  # absolute commands whose numbers are all (x, y) pairs
 _COORDINATE = "{:.8g}"  # rounded to 2 decimals first: up to 999999.99 exactly, "12" not "12.00", never "-0"
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER_SPLIT_RE = re.compile(f"({_NUMBER_RE.pattern})")  # split keeps the numbers: text and numbers in one pass
 
 
 @dataclass(frozen=True)
@@ -99,15 +100,22 @@ def compound(pieces: list[Path]) -> list[Path]:
 
 def _moved(d: str, dx: float, dy: float) -> str:
     """Path data of absolute (x, y) pairs only (M/L/C/Z), translated by (dx, dy)."""
-    numbers = np.array(_NUMBER_RE.findall(d), np.float64)
+    slots, text = number_slots(d)
+    numbers = np.array(text, np.float64)
     numbers[0::2] += dx
     numbers[1::2] += dy
-    return with_numbers(d, numbers)
+    return fill_slots(slots, numbers)
 
 
-def with_numbers(d: str, numbers: np.ndarray) -> str:
-    """Path data `d` with its numbers replaced, in order, by `numbers`, each written as `format_number` does."""
-    return _NUMBER_RE.sub("{}", d).format(*map(_COORDINATE.format, (np.round(numbers, 2) + 0.0).tolist()))
+def number_slots(d: str) -> tuple[str, list[str]]:
+    """Path data `d` as a template for `fill_slots` ("{}" where each number was) and its numbers, in order."""
+    parts = _NUMBER_SPLIT_RE.split(d)
+    return "{}".join(parts[0::2]), parts[1::2]
+
+
+def fill_slots(slots: str, numbers: np.ndarray) -> str:
+    """A `number_slots` template with its numbers, in order, written as `format_number` does."""
+    return slots.format(*map(_COORDINATE.format, (np.round(numbers, 2) + 0.0).tolist()))
 
 
 def format_number(value: float) -> str:
