@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from layertracer.decompose.frames import assign_steps, paint_frames
+from layertracer.decompose.halos import rebuild_edges
 from layertracer.decompose.palette import premultiply, segment, unpremultiply
 from layertracer.decompose.stacking import (
     RegionHull,
@@ -40,7 +41,9 @@ class DecomposeOptions:
     the input size. colour_tol: fills closer than this (0..255 RGBA distance) are one colour. flat_tol:
     per-channel difference under which neighbours count as the same fill. min_region_px: regions smaller than
     this are merged into a neighbour. max_regions: at most this many regions are kept (the largest), which
-    bounds the work on noisy or photographic input.
+    bounds the work on noisy or photographic input. halo_px: how far a lossy codec smeared colour across the
+    input's edges (`images.codec_reach` reads it from the file; 0 for lossless): thinner bands of a blended colour
+    along edges are compression halos, not regions (see `decompose.halos`).
     """
 
     trace_px: int | None = 1024
@@ -50,12 +53,15 @@ class DecomposeOptions:
     max_colours: int = 64
     max_regions: int = 256
     flatten_tol: int = 0
+    halo_px: float = 0.0
 
     def __post_init__(self) -> None:
         if self.trace_px is not None and self.trace_px < 16:
             raise ImageError(f"trace_px must be at least 16, got {self.trace_px}")
         if not 0 <= self.flatten_tol <= 255:
             raise ImageError(f"flatten_tol must be from 0 to 255, got {self.flatten_tol}")
+        if not 0 <= self.halo_px <= 64:
+            raise ImageError(f"halo_px must be from 0 to 64, got {self.halo_px}")
 
 
 @single_threaded
@@ -69,9 +75,10 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     traced = _resize_longest(image, options.trace_px)
     rgba = traced if has_alpha else cv2.cvtColor(traced, cv2.COLOR_RGB2RGBA)  # opaque: alpha 255
 
+    halo_reach = options.halo_px * traced.shape[0] / image.shape[0]  # the smear shrinks with the image
     seg = segment(
         rgba, has_alpha, options.colour_tol, options.flat_tol, options.min_region_px, options.max_colours,
-        options.max_regions,
+        options.max_regions, halo_reach,
     )
     n = len(seg.areas)
     boxes = region_boxes(seg.region_map, n)
@@ -87,6 +94,11 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
+    import os
+    if halo_reach > 0 and os.environ.get("FILLMEAN"):
+        colours = fill_colours(seg, colours)
+    if halo_reach > 0 and not has_alpha:
+        traced = rebuild_edges(traced, seg.region_map, colours, ~seg.ramps, halo_reach, options.colour_tol)
     if options.flatten_tol:
         traced = flatten_fills(traced, seg.region_map, colours, options.flatten_tol)
     return paint_frames(traced, seg.region_map, colours, order, steps, shapes, frames)
@@ -150,3 +162,15 @@ def _resize_longest(image: np.ndarray, longest: int | None) -> np.ndarray:
     if image.shape[2] == 3:
         return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return unpremultiply(cv2.resize(premultiply(image), size, interpolation=cv2.INTER_AREA))
+
+
+def fill_colours(seg, colours):
+    out = colours.copy()
+    areas = seg.areas.astype(np.float64)
+    for f in np.unique(seg.fills[1:]):
+        ids = np.flatnonzero(seg.fills == f)
+        ids = ids[ids > 0]
+        if len(ids) > 1 and not seg.ramps[ids[0]]:
+            w = areas[ids][:, None]
+            out[ids] = np.clip((colours[ids].astype(np.float64) * w).sum(0) / w.sum() + 0.5, 0, 255).astype(np.uint8)
+    return out

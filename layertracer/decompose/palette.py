@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from layertracer.decompose.halos import absorb_halos, give_by_colour, region_colours
 from layertracer.images import flat_pixels
 from layertracer.vectorize.ramps import find_ramps
 
@@ -32,6 +33,7 @@ class Segmentation:
     colours: np.ndarray  # (n+1)x4 uint8 straight-alpha RGBA of each region (row 0: canvas)
     areas: np.ndarray  # (n+1,) int64 pixel counts
     fills: np.ndarray  # (n+1,) palette index of each region (-1 for the canvas): same fill, same colour
+    ramps: np.ndarray  # (n+1,) bool: the region is a colour ramp (bands joined), its colour only their mean
 
 
 def premultiply(rgba: np.ndarray) -> np.ndarray:
@@ -122,9 +124,13 @@ def canvas_colour_index(palette: np.ndarray, labels: np.ndarray, has_alpha: bool
 
 def segment(
     rgba: np.ndarray, has_alpha: bool, colour_tol: float, flat_tol: int, min_px: int, max_colours: int,
-    max_regions: int,
+    max_regions: int, halo_reach: float = 0.0,
 ) -> Segmentation:
-    """Split a flat RGBA image into connected single-colour regions; canvas pixels get region 0."""
+    """Split a flat RGBA image into connected single-colour regions; canvas pixels get region 0.
+
+    halo_reach: how far (px) a lossy codec smeared colour across edges; thinner bands of a blended colour join
+    their neighbours (see `halos`). 0 for lossless images.
+    """
     feat = premultiply(rgba)
     core = flat_pixels(feat, flat_tol)
     keys = colour_keys(feat)
@@ -151,9 +157,13 @@ def segment(
         region_map[box] += lookup[comp]
         fills.append(np.full(count - 1, k))
         next_id += count - 1
-    region_map = _absorb_blend_pieces(region_map, core, min_px, max_regions)
-    region_map, fills = _join_ramps(region_map, np.concatenate(fills), feat, core)
-    return _finish(region_map, fills, feat, core)
+    fills = np.concatenate(fills)
+    region_map = _absorb_blend_pieces(region_map, core, min_px, max_regions, (fills, feat) if halo_reach > 0 else None)
+    if halo_reach > 0:
+        given = absorb_halos(region_map, fills, feat, core, halo_reach, colour_tol)
+        region_map = _grow(given, given < 0)
+    region_map, fills = _join_ramps(region_map, fills, feat, core)
+    return _finish(region_map, fills, feat, core, len(palette))
 
 
 def _join_ramps(
@@ -179,7 +189,10 @@ def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndar
     return np.setdiff1d(np.unique(border), [0])
 
 
-def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int, max_regions: int) -> np.ndarray:
+def _absorb_blend_pieces(
+    region_map: np.ndarray, core: np.ndarray, min_px: int, max_regions: int,
+    by_colour: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Regions too small or without flat pixels (anti-aliasing seams, specks), and all but the `max_regions`
     largest (noise, photos), join a neighbouring region.
 
@@ -191,12 +204,31 @@ def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int, 
     core_counts = np.bincount(region_map[core], minlength=n)
     weak = (areas < min_px) | (core_counts < max(1, min_px // 4))
     weak[np.argsort(-areas, kind="stable")[max_regions:]] = True
+    return _absorb(region_map, weak, core, by_colour)
+
+
+def _absorb(
+    region_map: np.ndarray, weak: np.ndarray, core: np.ndarray, by_colour: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """The regions flagged `weak` are filled from their rim inwards by their neighbours, one pixel per round."""
+    n = len(weak)
+    areas = np.bincount(region_map.ravel(), minlength=n)
+    weak = weak.copy()
     weak[0] = False
-    if weak[1:].all() and not areas[0]:
+    if weak[1:][areas[1:] > 0].all() and not areas[0]:
         weak[int(np.argmax(areas))] = False  # no canvas and nothing strong: keep the largest region
-    unknown = weak[region_map]
+    if by_colour is not None and weak.any():  # lossy input: each blend pixel joins the side it looks like
+        fills, feat = by_colour
+        given = give_by_colour(region_map, weak[region_map], fills, feat, region_colours(region_map, feat, core, n))
+        return _grow(given, given < 0)
+    return _grow(region_map, weak[region_map])
+
+
+def _grow(region_map: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    """The `unknown` pixels filled from the rim inwards by their known neighbours, one pixel per round."""
     if not unknown.any():
         return region_map
+    unknown = unknown.copy()
     # ids + 1 as float32 (exact below 2**24): 0 marks pixels still to fill; dilation takes a neighbour's id.
     filled = np.where(unknown, 0, region_map + 1).astype(np.float32)
     kernel = np.ones((3, 3), np.uint8)
@@ -208,7 +240,9 @@ def _absorb_blend_pieces(region_map: np.ndarray, core: np.ndarray, min_px: int, 
     return filled.astype(np.int32) - 1
 
 
-def _finish(region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray) -> Segmentation:
+def _finish(
+    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, n_palette: int
+) -> Segmentation:
     """Renumber regions densely (canvas stays 0) and measure each one's colour (mean of its core pixels)."""
     present = np.bincount(region_map.ravel(), minlength=len(fills)) > 0
     present[0] = True
@@ -221,4 +255,5 @@ def _finish(region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: n
     counts = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float64)
     values = np.take(feat.reshape(-1, 4), np.flatnonzero(sample), axis=0).astype(np.float64)  # one gather, not four
     colours = np.stack([np.bincount(ids, weights=values[:, c], minlength=n) for c in range(4)], axis=1)
-    return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, fills[present])
+    fills = fills[present]
+    return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, fills, fills >= n_palette)
