@@ -37,12 +37,13 @@ def frame_noise(frames: Sequence[np.ndarray]) -> float:
     """
     rgbs = [flatten_on_white(frame) for frame in frames]
     paper = background_color(frames[-1]).astype(np.uint8)  # every frame's background was repainted in it
-    exact = [_exact(a, b, paper) for a, b in zip(rgbs, rgbs[1:])]
+    unclipped = [_unclipped(rgb) for rgb in rgbs]  # each frame's, once: it is in two pairs
+    exact = [_exact(*pair, paper) for pair in zip(rgbs, rgbs[1:], unclipped, unclipped[1:])]
     # An exact pair measures 0 or is skipped, so unless two pairs are not exact the estimate is 0: known
     # without the detail views, which cost more than the rest (clean grids end here).
     if len(exact) - sum(exact) < 2:
         return 0.0
-    views = [_NoiseView.of(rgb) for rgb in rgbs]
+    views = [_NoiseView.of(rgb, mask) for rgb, mask in zip(rgbs, unclipped)]
     deviations = []
     for a, b, rendered in zip(views, views[1:], exact):
         # The paper was repainted in one noiseless colour in every frame but the last: where a frame shows it,
@@ -63,13 +64,12 @@ def frame_noise(frames: Sequence[np.ndarray]) -> float:
     return float(min(deviations) * MAD_TO_SIGMA * SCALE_PX / np.sqrt(20 * 2))
 
 
-def _exact(a: np.ndarray, b: np.ndarray, paper: np.ndarray) -> bool:
+def _exact(a: np.ndarray, b: np.ndarray, unclipped_a: np.ndarray, unclipped_b: np.ndarray, paper: np.ndarray) -> bool:
     """Whether two frames are rendered exactly: noise leaves two unclipped pixels equal in all three channels
     next to never, while a rendering leaves every pixel its step did not touch so. EXACT_SHARE of the pixels
     unclipped in both being equal is more than noise makes. The paper's colour, which `normalize_backgrounds`
-    painted into every frame alike, is no evidence."""
-    unclipped = cv2.bitwise_and(_unclipped(a), _unclipped(b))
-    unclipped[cv2.inRange(a, paper, paper) > 0] = 0
+    painted into every frame alike, is no evidence. `unclipped_*`: the frames' `_unclipped` masks."""
+    unclipped = cv2.subtract(cv2.bitwise_and(unclipped_a, unclipped_b), cv2.inRange(a, paper, paper))
     n = cv2.countNonZero(unclipped)
     equal = cv2.bitwise_and(cv2.inRange(cv2.absdiff(a, b), (0, 0, 0), (0, 0, 0)), unclipped)
     return n > 0 and cv2.countNonZero(equal) >= EXACT_SHARE * n
@@ -105,11 +105,11 @@ class _NoiseView:
     clipped: np.ndarray
 
     @classmethod
-    def of(cls, rgb: np.ndarray) -> _NoiseView:
-        """The view of a frame flattened on white."""
+    def of(cls, rgb: np.ndarray, unclipped: np.ndarray) -> _NoiseView:
+        """The view of a frame flattened on white, from it and its `_unclipped` mask."""
         h, w = rgb.shape[0] // SCALE_PX * SCALE_PX, rgb.shape[1] // SCALE_PX * SCALE_PX
         means = cv2.resize(rgb[:h, :w].astype(np.float32), (w // SCALE_PX, h // SCALE_PX), interpolation=cv2.INTER_AREA)
-        return cls(rgb, cv2.Laplacian(means, cv2.CV_32F), _near_blocks(cv2.bitwise_not(_unclipped(rgb))))
+        return cls(rgb, cv2.Laplacian(means, cv2.CV_32F), _near_blocks(cv2.bitwise_not(unclipped)))
 
 
 def _near_blocks(mask: np.ndarray) -> np.ndarray:
