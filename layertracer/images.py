@@ -96,6 +96,36 @@ def read_image(
     return decode_image(data, limits, name=uri), data
 
 
+def codec_reach(data: bytes) -> int:
+    """How far (px) a lossy codec smeared colour across the edges of the image in `data`; 0 for lossless files.
+
+    JPEG: one pixel more than the spacing of its colour (chroma) samples, read from the file's own frame header
+    (3 for the usual 4:2:0, 2 for 4:4:4 and grey): an edge's tint spreads from its blended pixel to the chroma
+    samples on either side. Lossy WebP (VP8) always samples colour at 4:2:0, so 3. See `decompose.halos`.
+    """
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return 0
+    if img.format == "JPEG":
+        layers = getattr(img, "layer", None) or [("", 1, 1, 0)]  # (component, h, v, table) per component
+        spacing = max(max(h for _, h, _, _ in layers) // min(h for _, h, _, _ in layers),
+                      max(v for _, _, v, _ in layers) // min(v for _, _, v, _ in layers))
+        return spacing + 1
+    if img.format == "WEBP" and _webp_chunks(data) & {b"VP8 "}:
+        return 3
+    return 0
+
+
+def _webp_chunks(data: bytes) -> set[bytes]:
+    """The chunk types of a RIFF WebP file ('VP8 ' is lossy, 'VP8L' lossless)."""
+    found, pos = set(), 12
+    while pos + 8 <= len(data) and len(found) < 16:
+        found.add(data[pos : pos + 4])
+        pos += (8 + int.from_bytes(data[pos + 4 : pos + 8], "little") + 1) & ~1  # chunks are padded to even sizes
+    return found
+
+
 def flatten_on_white(image: np.ndarray) -> np.ndarray:
     """Composite an RGBA array over white (frames are drawn on white); RGB passes through."""
     if image.shape[-1] == 3:

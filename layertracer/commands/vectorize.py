@@ -89,10 +89,13 @@ def vectorize_image_file(
     max_pixels: int, frames_out: str | None, per_stem: bool,
 ) -> LayeredSVG:
     """One image -> decomposed frames -> layered SVG at `target` (a process-pool job: module-level, picklable)."""
-    from layertracer.decompose import decompose_image
+    from dataclasses import replace
 
-    image = cliopts.read_image(source, max_pixels)
-    creation = decompose_image(image, frames, decompose)
+    from layertracer.decompose import decompose_image
+    from layertracer.images import ImageLimits, codec_reach, read_image
+
+    image, data = read_image(source, ImageLimits(max_pixels=max_pixels))
+    creation = decompose_image(image, frames, replace(decompose, halo_px=codec_reach(data)))  # JPEG: its halos
     return _finish(creation, target, trace.for_exact_frames(), _frames_dir(frames_out, per_stem, source))
 
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from layertracer.decompose.frames import assign_steps, paint_frames
-from layertracer.decompose.halos import rebuild_edges
+from layertracer.decompose.lossy import rebuild_edges
 from layertracer.decompose.palette import premultiply, segment, unpremultiply
 from layertracer.decompose.stacking import (
     RegionHull,
@@ -94,9 +94,6 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
-    import os
-    if halo_reach > 0 and os.environ.get("FILLMEAN"):
-        colours = fill_colours(seg, colours)
     if halo_reach > 0 and not has_alpha:
         traced = rebuild_edges(traced, seg.region_map, colours, ~seg.ramps, halo_reach, options.colour_tol)
     if options.flatten_tol:
@@ -162,15 +159,3 @@ def _resize_longest(image: np.ndarray, longest: int | None) -> np.ndarray:
     if image.shape[2] == 3:
         return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return unpremultiply(cv2.resize(premultiply(image), size, interpolation=cv2.INTER_AREA))
-
-
-def fill_colours(seg, colours):
-    out = colours.copy()
-    areas = seg.areas.astype(np.float64)
-    for f in np.unique(seg.fills[1:]):
-        ids = np.flatnonzero(seg.fills == f)
-        ids = ids[ids > 0]
-        if len(ids) > 1 and not seg.ramps[ids[0]]:
-            w = areas[ids][:, None]
-            out[ids] = np.clip((colours[ids].astype(np.float64) * w).sum(0) / w.sum() + 0.5, 0, 255).astype(np.uint8)
-    return out

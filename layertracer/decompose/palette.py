@@ -158,10 +158,11 @@ def segment(
         fills.append(np.full(count - 1, k))
         next_id += count - 1
     fills = np.concatenate(fills)
-    region_map = _absorb_blend_pieces(region_map, core, min_px, max_regions, (fills, feat) if halo_reach > 0 else None)
-    if halo_reach > 0:
-        given = absorb_halos(region_map, fills, feat, core, halo_reach, colour_tol)
-        region_map = _grow(given, given < 0)
+    lossy = (fills, feat) if halo_reach > 0 else None
+    region_map = _absorb_blend_pieces(region_map, core, min_px, max_regions, lossy)
+    if lossy is not None:
+        region_map = absorb_halos(region_map, fills, feat, core, halo_reach, colour_tol)
+        region_map = _grow(region_map, region_map < 0)
     region_map, fills = _join_ramps(region_map, fills, feat, core)
     return _finish(region_map, fills, feat, core, len(palette))
 
@@ -191,36 +192,30 @@ def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndar
 
 def _absorb_blend_pieces(
     region_map: np.ndarray, core: np.ndarray, min_px: int, max_regions: int,
-    by_colour: tuple[np.ndarray, np.ndarray] | None = None,
+    lossy: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Regions too small or without flat pixels (anti-aliasing seams, specks), and all but the `max_regions`
     largest (noise, photos), join a neighbouring region.
 
     They are filled from their rim inwards, one pixel per round. The canvas (0) is a valid neighbour, so a seam
-    against the canvas simply disappears into it.
+    against the canvas simply disappears into it. In a lossy image (`lossy`: the regions' fills and the
+    premultiplied pixels) a blend piece can be a few pixels wide, and each of its pixels first joins the side it
+    looks like (`halos.give_by_colour`).
     """
     n = int(region_map.max()) + 1
     areas = np.bincount(region_map.ravel(), minlength=n)
     core_counts = np.bincount(region_map[core], minlength=n)
     weak = (areas < min_px) | (core_counts < max(1, min_px // 4))
     weak[np.argsort(-areas, kind="stable")[max_regions:]] = True
-    return _absorb(region_map, weak, core, by_colour)
-
-
-def _absorb(
-    region_map: np.ndarray, weak: np.ndarray, core: np.ndarray, by_colour: tuple[np.ndarray, np.ndarray] | None
-) -> np.ndarray:
-    """The regions flagged `weak` are filled from their rim inwards by their neighbours, one pixel per round."""
-    n = len(weak)
-    areas = np.bincount(region_map.ravel(), minlength=n)
-    weak = weak.copy()
     weak[0] = False
-    if weak[1:][areas[1:] > 0].all() and not areas[0]:
+    if weak[1:].all() and not areas[0]:
         weak[int(np.argmax(areas))] = False  # no canvas and nothing strong: keep the largest region
-    if by_colour is not None and weak.any():  # lossy input: each blend pixel joins the side it looks like
-        fills, feat = by_colour
-        given = give_by_colour(region_map, weak[region_map], fills, feat, region_colours(region_map, feat, core, n))
-        return _grow(given, given < 0)
+    if lossy is not None and weak.any():
+        fills, feat = lossy
+        region_map = give_by_colour(
+            region_map, weak[region_map], fills, feat, region_colours(region_map, feat, core, len(fills))
+        )
+        return _grow(region_map, region_map < 0)
     return _grow(region_map, weak[region_map])
 
 
@@ -228,7 +223,6 @@ def _grow(region_map: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     """The `unknown` pixels filled from the rim inwards by their known neighbours, one pixel per round."""
     if not unknown.any():
         return region_map
-    unknown = unknown.copy()
     # ids + 1 as float32 (exact below 2**24): 0 marks pixels still to fill; dilation takes a neighbour's id.
     filled = np.where(unknown, 0, region_map + 1).astype(np.float32)
     kernel = np.ones((3, 3), np.uint8)
