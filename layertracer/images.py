@@ -109,8 +109,9 @@ def codec_reach(data: bytes) -> int:
         return 0
     if img.format == "JPEG":
         layers = getattr(img, "layer", None) or [("", 1, 1, 0)]  # (component, h, v, table) per component
-        spacing = max(max(h for _, h, _, _ in layers) // min(h for _, h, _, _ in layers),
-                      max(v for _, _, v, _ in layers) // min(v for _, _, v, _ in layers))
+        # sampling factors are 1-4 in a valid file; a corrupt header's 0 must not divide
+        horizontal, vertical = [max(h, 1) for _, h, _, _ in layers], [max(v, 1) for _, _, v, _ in layers]
+        spacing = max(max(horizontal) // min(horizontal), max(vertical) // min(vertical))
         return spacing + 1
     if img.format == "WEBP" and _webp_chunks(data) & {b"VP8 "}:
         return 3

@@ -66,6 +66,14 @@ def test_codec_reach_of_unreadable_bytes_is_zero() -> None:
     assert codec_reach(b"not an image") == 0
 
 
+def test_codec_reach_survives_a_jpeg_header_with_zero_sampling_factors() -> None:
+    data = bytearray(encoded(flat_icon(), "JPEG", quality=80))
+    frame = data.index(b"\xff\xc0")  # SOF0: length, precision, height, width, components, then 3 bytes each
+    for component in range(data[frame + 9]):
+        data[frame + 11 + 3 * component] = 0  # the horizontal and vertical sampling factors
+    assert codec_reach(bytes(data)) in (0, 2, 3)
+
+
 def test_jpeg_icon_traces_closer_to_its_clean_render_than_before_and_than_plain_vtracer() -> None:
     clean = flat_icon()
     data = encoded(clean, "JPEG", quality=80)
