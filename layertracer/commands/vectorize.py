@@ -89,13 +89,11 @@ def vectorize_image_file(
     max_pixels: int, frames_out: str | None, per_stem: bool,
 ) -> LayeredSVG:
     """One image -> decomposed frames -> layered SVG at `target` (a process-pool job: module-level, picklable)."""
-    from dataclasses import replace
-
     from layertracer.decompose import decompose_image
-    from layertracer.images import ImageLimits, codec_reach, read_image
+    from layertracer.images import ImageLimits, read_image
 
     image, data = read_image(source, ImageLimits(max_pixels=max_pixels))
-    creation = decompose_image(image, frames, replace(decompose, halo_px=codec_reach(data)))  # JPEG: its halos
+    creation = decompose_image(image, frames, decompose.for_file(data))
     return _finish(creation, target, trace.for_exact_frames(), _frames_dir(frames_out, per_stem, source))
 
 

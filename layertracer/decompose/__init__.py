@@ -7,7 +7,7 @@ later regions hide it, and the stack is cut into 4 or 9 cumulative frames for th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -28,6 +28,7 @@ from layertracer.decompose.stacking import (
 )
 from layertracer.errors import ImageError
 from layertracer.grid import FRAME_COUNTS
+from layertracer.images import codec_reach
 from layertracer.opencv import single_threaded
 
 __all__ = ["DecomposeOptions", "decompose_image"]
@@ -62,6 +63,10 @@ class DecomposeOptions:
             raise ImageError(f"flatten_tol must be from 0 to 255, got {self.flatten_tol}")
         if not 0 <= self.halo_px <= 64:
             raise ImageError(f"halo_px must be from 0 to 64, got {self.halo_px}")
+
+    def for_file(self, data: bytes) -> DecomposeOptions:
+        """These options for the image encoded in `data`: `halo_px` is its codec's reach (a JPEG's halos)."""
+        return replace(self, halo_px=codec_reach(data))
 
 
 @single_threaded

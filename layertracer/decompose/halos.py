@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from layertracer.decompose.stacking import boundary_keys
+
 _CHOICES = 3  # a blend pixel tries its three nearest fills in turn, then the nearest region whatever its colour
 
 
@@ -103,12 +105,9 @@ def halo_regions(
 
 
 def _touching(region_map: np.ndarray, n: int) -> np.ndarray:
-    """(k, 2) the pairs of regions that share a pixel edge, both ways round."""
-    keys = []
-    for a, b in ((region_map[:, :-1], region_map[:, 1:]), (region_map[:-1, :], region_map[1:, :])):
-        differ = a != b
-        keys.append(a[differ].astype(np.int64) * n + b[differ])
-    pairs = np.unique(np.concatenate(keys))
+    """(k, 2) the pairs of regions that share a pixel edge, both ways round (pairs, not `stacking.adjacency`'s
+    n x n matrix: before regions are renumbered, n counts every speck of a noisy image)."""
+    pairs = np.unique(boundary_keys(region_map, n))
     pairs = np.stack([pairs // n, pairs % n], axis=1)
     return np.concatenate([pairs, pairs[:, ::-1]])
 

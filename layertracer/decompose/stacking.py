@@ -71,14 +71,18 @@ def convex_hulls(region_map: np.ndarray, boxes: np.ndarray) -> list[RegionHull |
     return hulls
 
 
-def adjacency(region_map: np.ndarray, n: int) -> np.ndarray:
-    """(n, n) shared boundary length in pixel edges between regions (symmetric, canvas included)."""
+def boundary_keys(region_map: np.ndarray, n: int) -> np.ndarray:
+    """One key a * n + b per pixel edge between two regions a and b (left/top side first)."""
     pairs = []
     for a, b in ((region_map[:, :-1], region_map[:, 1:]), (region_map[:-1, :], region_map[1:, :])):
         differ = a != b
         pairs.append(a[differ].astype(np.int64) * n + b[differ])
-    keys = np.concatenate(pairs)
-    counts = np.bincount(keys, minlength=n * n).reshape(n, n)
+    return np.concatenate(pairs)
+
+
+def adjacency(region_map: np.ndarray, n: int) -> np.ndarray:
+    """(n, n) shared boundary length in pixel edges between regions (symmetric, canvas included)."""
+    counts = np.bincount(boundary_keys(region_map, n), minlength=n * n).reshape(n, n)
     return counts + counts.T
 
 

@@ -7,7 +7,7 @@ square cells, a non-square icon's frames centred on them, so `vectorize-grid` re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -15,7 +15,7 @@ import numpy as np
 from layertracer.decompose import DecomposeOptions, decompose_image
 from layertracer.errors import UserError
 from layertracer.grid import GridSpec, compose_grid, split_grid, square_frame
-from layertracer.images import ImageLimits, codec_reach, decode_image, encode_png, read_image
+from layertracer.images import ImageLimits, decode_image, encode_png, read_image
 from layertracer.storage import StorageOptions
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -50,6 +50,6 @@ def creation_frames(
         return RowFrames(split_grid(grid, spec), data if data.startswith(PNG_SIGNATURE) else encode_png(grid))
     if row["kind"] == "image":
         image, data = read_image(row["image"], options.limits, storage_options)
-        frames = decompose_image(image, spec.frames, replace(options.decompose, halo_px=codec_reach(data)))
+        frames = decompose_image(image, spec.frames, options.decompose.for_file(data))
         return RowFrames(frames, encode_png(compose_grid([square_frame(f) for f in frames], spec)), exact=True)
     raise UserError(f"a {row['kind']} row has no frames without a sampled grid")
