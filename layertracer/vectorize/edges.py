@@ -17,10 +17,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from layertracer.vectorize.trace import Path, fill_slots, number_slots
+from layertracer.vectorize.trace import Path, fill_slots, number_slots, pairs_only
 
 _COMMAND_RE = re.compile(r"([MLCZ])([^MLCZ]*)")
-_PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")
 # An outline traced at 1x lies within half a pixel diagonal (0.71 px) of the iso-line wherever the coverage
 # changes: a node is moved at most this far, so a node whose nearest crossing is further (a corner that the
 # tracer cut, a feature thinner than a pixel) is left where the tracer put it rather than pulled across.
@@ -42,7 +41,7 @@ def snap_paths(
     iso-line rounds corners, so a corner is moved to where its two sides' moved edges meet instead.
     Paths with commands other than absolute M/L/C/Z are left as they are.
     """
-    slots = [number_slots(path.d) if _PAIRS_ONLY_RE.fullmatch(path.d) else None for path in paths]
+    slots = [number_slots(path.d) if pairs_only(path.d) else None for path in paths]
     outlines = [None if pieces is None else _Outline.parse(*pieces) for pieces in slots]
     snapped = [k for k, outline in enumerate(outlines) if outline is not None and len(outline.segments)]
     if not snapped:

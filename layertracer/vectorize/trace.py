@@ -91,7 +91,7 @@ def compound(pieces: list[Path]) -> list[Path]:
     "Break Apart" splits it). vtracer's pieces are disjoint and wind their holes the other way, so the
     render does not change. Path data with commands other than absolute M/L/C/Z is left as it is.
     """
-    if len(pieces) < 2 or not all(_PAIRS_ONLY_RE.fullmatch(piece.d) for piece in pieces):
+    if len(pieces) < 2 or not all(pairs_only(piece.d) for piece in pieces):
         return pieces
     first = pieces[0]
     moved = [_moved(piece.d, piece.x - first.x, piece.y - first.y) for piece in pieces[1:]]
@@ -105,6 +105,11 @@ def _moved(d: str, dx: float, dy: float) -> str:
     numbers[0::2] += dx
     numbers[1::2] += dy
     return fill_slots(slots, numbers)
+
+
+def pairs_only(d: str) -> bool:
+    """Whether path data `d` is absolute M/L/C/Z commands only, so its numbers are all (x, y) pairs."""
+    return _PAIRS_ONLY_RE.fullmatch(d) is not None
 
 
 def number_slots(d: str) -> tuple[str, list[str]]:
