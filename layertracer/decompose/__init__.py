@@ -95,7 +95,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
 
     rank = np.full(n, -1, np.int64)
     rank[order] = np.arange(len(order))
-    steps = assign_steps(order, seg.areas, frames)
+    steps = assign_steps(elements, seg.areas, frames)
     shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching)
     colours = seg.colours.copy()
     colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)

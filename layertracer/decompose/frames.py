@@ -13,18 +13,35 @@ import numpy as np
 from layertracer.decompose.stacking import ShapeMask
 
 
-def assign_steps(order: list[int], areas: np.ndarray, frames: int) -> np.ndarray:
-    """Step (0..frames-1) of each region id, canvas -1: consecutive runs of the stacking order.
+def assign_steps(elements: list[list[int]], areas: np.ndarray, frames: int) -> np.ndarray:
+    """Step (0..frames-1) of each region id, canvas -1: consecutive runs of the stacking order (`elements`
+    bottom to top, as `stacking.stacking_order` gives them).
 
-    With more regions than frames, each region gets a share of the sequence proportional to the square root
-    of its area, so a big body can fill a step alone while many small details share one (on the dev icons
-    this follows the designers' own steps better than equal counts or equal areas).
+    Each region gets a share of the sequence proportional to the square root of its area, so a big body can
+    fill a step alone while many small details share one (on the dev icons this follows the designers' own
+    steps better than equal counts or equal areas). A region worth a step of its own is a unit; the regions of
+    one element worth less (two eyes, a row of rivets) are one unit together, as a designer draws them with one
+    path. When the units fit, each takes one step and the last steps repeat the finished icon, as a designer's
+    file with fewer shapes than frames does; otherwise the regions are cut into `frames` runs by their shares.
     """
+    order = [rid for element in elements for rid in element]
     steps = np.full(len(areas), -1, np.int64)
-    if len(order) <= frames:
-        steps[order] = np.arange(len(order))
+    weight = np.sqrt(areas.astype(np.float64))
+    step_weight = weight[order].sum() / frames
+    units = []
+    for element in elements:
+        units += [[rid] for rid in element if weight[rid] >= step_weight]
+        details = [rid for rid in element if weight[rid] < step_weight]
+        if details:
+            units.append(details)
+    if len(units) <= frames:
+        rank = np.empty(len(areas), np.int64)
+        rank[order] = np.arange(len(order))
+        units.sort(key=lambda unit: rank[unit[0]])  # drawing order: each unit where its first region was
+        for step, unit in enumerate(units):
+            steps[unit] = step
         return steps
-    weight = np.sqrt(areas[order].astype(np.float64))
+    weight = weight[order]
     middle = (np.cumsum(weight) - weight / 2) / weight.sum()
     wanted = np.minimum((middle * frames).astype(np.int64), frames - 1)
     step, n = 0, len(order)

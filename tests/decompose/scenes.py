@@ -64,3 +64,19 @@ HANDS = [(27, 95, 14), (101, 95, 14)]  # discs over the two bottom corners
 def trapezoid_held_at_its_corners() -> np.ndarray:
     """An orange trapezoid on white whose bottom corners two blue discs cover (hands holding a tablet)."""
     return _draw([("poly", ORANGE, TRAPEZOID)] + [("disc", BLUE, hand) for hand in HANDS], WHITE)
+
+
+EYES = [(48, 54, 4), (80, 54, 4)]  # two small blue discs on an orange face
+
+
+def face_with_two_eyes() -> np.ndarray:
+    """An orange face on white with two small blue eyes: one detail drawn twice, as a designer draws it."""
+    return _draw([("disc", ORANGE, (64, 64, 44))] + [("disc", BLUE, eye) for eye in EYES], WHITE)
+
+
+BIG_DISCS = [(34, 64, 26), (94, 64, 26)]
+
+
+def two_big_discs() -> np.ndarray:
+    """Two big blue discs side by side on white: same colour, but each a shape worth a step of its own."""
+    return _draw([("disc", BLUE, disc) for disc in BIG_DISCS], WHITE)

@@ -9,22 +9,27 @@ import pytest
 from PIL import Image
 
 from layertracer.decompose import DecomposeOptions, decompose_image
+from layertracer.decompose.frames import assign_steps
 from layertracer.errors import ImageError
 from layertracer.images import decode_image
 from layertracer.metrics import mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
 from tests.decompose.scenes import (
     BACKGROUND,
+    BIG_DISCS,
     BLUE,
+    EYES,
     ORANGE,
     WHITE,
     close,
     colour_at,
     disc_on_square_on_background,
+    face_with_two_eyes,
     ring_on_white,
     square_hole_filled_later,
     square_with_hole_transparent,
     trapezoid_held_at_its_corners,
+    two_big_discs,
 )
 
 SQUARE_CENTRE = (40, 40)
@@ -66,6 +71,26 @@ def test_fewer_regions_than_frames_repeat_the_last_state() -> None:
     assert len(frames) == 9
     assert not np.array_equal(frames[1], frames[2])
     assert all(np.array_equal(f, image) for f in frames[2:])
+
+
+def test_small_same_colour_details_are_drawn_in_one_step() -> None:
+    """Two eyes are one detail: they appear together, and the layered SVG draws them as one path."""
+    image = face_with_two_eyes()
+    frames = decompose_image(image, 9)
+    (x0, y0, _), (x1, y1, _) = EYES
+    first = [next(k for k, f in enumerate(frames) if close(colour_at(f, x, y), BLUE)) for x, y in ((x0, y0), (x1, y1))]
+    assert first[0] == first[1] == 1  # face first, then both eyes
+    assert all(np.array_equal(f, image) for f in frames[2:])
+    layered = vectorize_frames(frames, TraceOptions().for_exact_frames())
+    assert layered.n_paths == 2 and layered.n_layers == 9
+
+
+def test_big_shapes_of_one_colour_keep_a_step_each() -> None:
+    """Two discs that are each worth a step are drawn one after the other, though they share a colour."""
+    frames = decompose_image(two_big_discs(), 9)
+    drawn = [[close(colour_at(f, x, y), BLUE) for x, y, _ in BIG_DISCS] for f in frames]
+    assert drawn[0] in ([True, False], [False, True])
+    assert drawn[1] == [True, True]
 
 
 def test_hole_that_a_later_shape_fills_is_filled() -> None:
@@ -158,3 +183,15 @@ def test_flatten_removes_compression_noise_inside_fills() -> None:
     inside_square = flat[30:60, 30:60].reshape(-1, 3)
     assert len(np.unique(inside_square, axis=0)) == 1 and close(inside_square[0], ORANGE, 2)
     assert np.abs(flat.astype(int) - image).max() <= 16 + 6
+
+
+def test_steps_are_shares_of_the_order_with_details_grouped() -> None:
+    areas = np.array([0, 900, 400, 400, 16, 16, 9, 9], np.int64)
+    # a body, two big same-colour shapes, two eyes (one element), two small specks of different colours
+    elements = [[1], [2, 3], [4, 5], [6], [7]]
+    steps = assign_steps(elements, areas, 9)
+    assert steps.tolist() == [-1, 0, 1, 2, 3, 3, 4, 5]
+    # More units than frames: the regions are cut into runs by their shares, and no step is left empty.
+    steps = assign_steps(elements, areas, 4)
+    assert steps[0] == -1 and sorted(set(steps[1:].tolist())) == [0, 1, 2, 3]
+    assert np.all(np.diff(steps[[1, 2, 3, 4, 5, 6, 7]]) >= 0)
