@@ -14,6 +14,7 @@ from defusedxml import ElementTree
 
 import layertracer.decompose.palette as decompose_palette
 import layertracer.vectorize.coverage as coverage
+import layertracer.vectorize.ramps as ramps
 from layertracer.dataset.sanitize import SvgError, parse_svg
 from layertracer.decompose import decompose_image
 from layertracer.decompose.palette import segment
@@ -21,7 +22,7 @@ from layertracer.metrics import layer_renders, mse, render_svg
 from layertracer.report.layers import icon_layers
 from layertracer.vectorize.gradients import fit_gradient, noise_variance
 from layertracer.vectorize.layered import TraceOptions, vectorize_frames
-from layertracer.vectorize.ramps import RampFills
+from layertracer.vectorize.ramps import RampFills, find_ramps
 from tests.reliability.test_output_safety import unsafe_parts
 from tests.vectorize.shapes import BLUE, canvas, disc, square
 
@@ -112,6 +113,26 @@ def test_flat_and_noisy_flat_frames_trace_as_before(monkeypatch: pytest.MonkeyPa
     assert not any("Gradient" in svg for svg in ours)
     without_ramps(monkeypatch)
     assert ours == [vectorize_frames(frames, options).svg for frames, options in cases]
+
+
+def test_known_fills_skip_the_moments_of_flat_regions_and_find_the_same_ramps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With each region's fill known, flat regions need no moments; a ramp's bands still become its gradient."""
+    inside = disc_mask()[..., 0] == 255
+    bands = (np.clip(np.mgrid[0:SIZE, 0:SIZE][1] - 20, 0, SIZE - 41) * 6 // (SIZE - 40) + 1).astype(np.int64)
+    bands[~inside] = 0
+    ramped = np.round(ramp("linear")).astype(np.uint8)
+    band_fills = np.array([[0, 0, 0]] + [ramped[bands == k].mean(axis=0) for k in range(1, 7)]).round()
+    found = find_ramps(bands, ramped, inside, band_fills.astype(np.uint8))
+    assert len(found.gradients) == 1 and len(set(found.group[1:])) == 1
+    plain = find_ramps(bands, ramped, inside)
+    assert np.array_equal(found.group, plain.group) and found.gradients == plain.gradients
+
+    flat_fills = np.array([[0, 0, 0]] + [(20 * k, 200 - 20 * k, 90) for k in range(1, 7)], np.uint8)
+    flat = flat_fills[bands]
+    flat[bands == 3] += np.array([1, 0, 0], np.uint8)  # a level off its fill: still flat
+    monkeypatch.setattr(ramps, "region_moments", lambda *args: pytest.fail("moments measured for flat fills"))
+    found = find_ramps(bands, flat, inside, flat_fills)
+    assert found.gradients == {} and np.array_equal(found.group, np.arange(7))
 
 
 def layered_frames() -> list[np.ndarray]:
