@@ -63,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames", type=int, choices=(4, 9), default=None,
                         help="frames for rows that do not say (default: the --preset's, else 9)")
     parser.add_argument("--trace-px", type=int, default=1024, metavar="N",
-                        help="longest side image rows are decomposed and traced at (default: 1024)")
+                        help="longest side image rows are decomposed and traced at; the SVG keeps the image's size "
+                             "(default: 1024)")
     parser.add_argument("--cell-px", type=int, default=None, metavar="N",
                         help="sampled grid cell size, a multiple of 16 (default: 512 for 4 frames, 352 for 9)")
     cliopts.add_trace_options(parser)

@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--trace-px", type=int, default=1024, metavar="N",
-        help="longest side the frames are decomposed and traced at; larger images are downscaled (default: 1024)",
+        help="longest side the frames are decomposed and traced at; larger images are downscaled, their SVG keeps "
+             "their size (default: 1024)",
     )
     parser.add_argument(
         "--flatten", type=int, default=0, metavar="N",
@@ -94,7 +95,8 @@ def vectorize_image_file(
 
     image, data = read_image(source, ImageLimits(max_pixels=max_pixels))
     creation = decompose_image(image, frames, decompose.for_file(data))
-    return _finish(creation, target, trace.for_exact_frames(), _frames_dir(frames_out, per_stem, source))
+    size = (image.shape[1], image.shape[0])  # the SVG keeps the image's size, traced at --trace-px or not
+    return _finish(creation, target, trace.for_exact_frames(), _frames_dir(frames_out, per_stem, source), size)
 
 
 def _run_with_model(
@@ -128,7 +130,10 @@ def _run_with_model(
     return failures
 
 
-def _finish(creation: list[np.ndarray], target: str, trace: TraceOptions, frames_dir: str | None) -> LayeredSVG:
+def _finish(
+    creation: list[np.ndarray], target: str, trace: TraceOptions, frames_dir: str | None,
+    size: tuple[int, int] | None = None,
+) -> LayeredSVG:
     from layertracer.images import encode_png
     from layertracer.storage import join, write_bytes_atomic
     from layertracer.vectorize import vectorize_frames
@@ -136,7 +141,7 @@ def _finish(creation: list[np.ndarray], target: str, trace: TraceOptions, frames
     if frames_dir is not None:
         for k, frame in enumerate(creation):
             write_bytes_atomic(join(frames_dir, f"frame_{k:02d}.png"), encode_png(frame))
-    layered = vectorize_frames(creation, trace)
+    layered = vectorize_frames(creation, trace, size)
     cliopts.write_svg(target, layered)
     return layered
 

@@ -30,11 +30,13 @@ class InputOptions:
 
 
 class RowFrames(NamedTuple):
-    """A row's creation frames, the PNG of their grid, and whether they are exact renders (the decomposer's)."""
+    """A row's creation frames, the PNG of their grid, whether they are exact renders (the decomposer's), and
+    the size its SVG is drawn at where that is not the frames' (an image decomposed at a smaller `trace_px`)."""
 
     frames: list[np.ndarray]
     grid_png: bytes
     exact: bool = False
+    size: tuple[int, int] | None = None
 
 
 def creation_frames(
@@ -51,5 +53,6 @@ def creation_frames(
     if row["kind"] == "image":
         image, data = read_image(row["image"], options.limits, storage_options)
         frames = decompose_image(image, spec.frames, options.decompose.for_file(data))
-        return RowFrames(frames, encode_png(compose_grid([square_frame(f) for f in frames], spec)), exact=True)
+        grid_png = encode_png(compose_grid([square_frame(f) for f in frames], spec))
+        return RowFrames(frames, grid_png, exact=True, size=(image.shape[1], image.shape[0]))
     raise UserError(f"a {row['kind']} row has no frames without a sampled grid")

@@ -146,8 +146,8 @@ def vectorize_row(row: JobRow, options: VectorizeOptions, watch: StoreWatch | No
         return index_row(row, **results)
     started = time.perf_counter()
     try:
-        frames, grid_png, exact = creation_frames(row, options.inputs, options.storage_options)
-        layered = vectorize_frames(frames, options.trace.for_exact_frames() if exact else options.trace)
+        frames, grid_png, exact, size = creation_frames(row, options.inputs, options.storage_options)
+        layered = vectorize_frames(frames, options.trace.for_exact_frames() if exact else options.trace, size)
         svg = layered.svg.encode("utf-8")
         svg_uri, grid_uri = write_outputs(options.out_uri, row["id"], svg, grid_png, options.storage_options)
     except UserError as exc:

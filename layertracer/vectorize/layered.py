@@ -137,9 +137,17 @@ def _box_area(step: StepCrop | None) -> int:
 
 
 @single_threaded
-def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions()) -> LayeredSVG:
-    """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame."""
+def vectorize_frames(
+    frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions(), size: tuple[int, int] | None = None
+) -> LayeredSVG:
+    """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame.
+
+    `size` (width, height): the SVG's size in pixels, by default the frames'; an image decomposed smaller than
+    it came (`DecomposeOptions.trace_px`) keeps its own size, its traced coordinates in the viewBox.
+    """
     check_frames(frames)
+    if size is not None and min(size) < 1:
+        raise GridError(f"an SVG size must be positive, got {size}")
     prepared = prepare_frames([np.ascontiguousarray(f) for f in frames], options.masks)
     sigma = 0.0 if options.masks.exact else frame_noise(prepared)
     if sigma > 0:
@@ -166,7 +174,8 @@ def vectorize_frames(frames: Sequence[np.ndarray], options: TraceOptions = Trace
     trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer, snap_edges=options.snap_edges)
     layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
     height, width = prepared[-1].shape[:2]
-    svg = layered_svg(layers, width, height, options.upscale)
+    svg = layered_svg(layers, width, height, options.upscale, size)
+    width, height = size or (width, height)
     return LayeredSVG(
         svg=svg, width=width, height=height, n_layers=len(layers), n_paths=sum(len(p) for p in layers)
     )

@@ -45,14 +45,18 @@ def _offset(value: float) -> str:
     return f"{min(max(value, 0.0), 1.0):.4f}".rstrip("0").rstrip(".") or "0"
 
 
-def layered_svg(layers: Sequence[Sequence[Path]], width: int, height: int, upscale: int = 1) -> str:
-    """Stack traced layers (creation order) into one SVG drawn at width x height pixels.
+def layered_svg(
+    layers: Sequence[Sequence[Path]], width: int, height: int, upscale: int = 1, size: tuple[int, int] | None = None
+) -> str:
+    """Stack traced layers (creation order), traced on width x height pixel frames, into one SVG.
 
-    Paths are in upscaled units; the viewBox maps them back, so coordinates keep their precision.
+    Paths are in upscaled units; the viewBox maps them back, so coordinates keep their precision. The SVG is
+    drawn at `size` (width, height) pixels, by default the frames' own.
     """
+    shown_width, shown_height = size or (width, height)
     lines = [
         f'<svg xmlns="{SVG_NS}" xmlns:inkscape="{INKSCAPE_NS}" version="1.1" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width * upscale} {height * upscale}">'
+        f'width="{shown_width}" height="{shown_height}" viewBox="0 0 {width * upscale} {height * upscale}">'
     ]
     gradients: list[str] = []
     groups = []

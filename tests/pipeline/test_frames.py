@@ -7,11 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from layertracer.cli import main
+from layertracer.decompose import DecomposeOptions
 from layertracer.grid import GridSpec, split_grid, square_frame
 from layertracer.images import decode_image, encode_png
 from layertracer.metrics import count_layers
 from layertracer.pipeline.frames import InputOptions, creation_frames
-from layertracer.pipeline.rows import empty_row
+from layertracer.pipeline.rows import Status, empty_row
+from layertracer.pipeline.stages import VectorizeOptions, vectorize_row
+from tests.vectorize.random_icons import check_layered_svg
 
 
 def test_square_frame_centres_on_white_or_transparent() -> None:
@@ -35,8 +38,9 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
     source.write_bytes(encode_png(icon))
     row = empty_row(str(tmp_path / "m.jsonl"), 0) | {"id": "tall", "kind": "image", "image": str(source), "frames": 4}
 
-    frames, grid_png, exact = creation_frames(row, InputOptions())
+    frames, grid_png, exact, size = creation_frames(row, InputOptions())
     assert exact  # decomposed frames are traced as exact renders
+    assert size == (80, 100)
     assert {f.shape for f in frames} == {(100, 80, 3)}  # the SVG keeps the icon's size
     cells = split_grid(decode_image(grid_png), GridSpec(4))
     assert [c.shape for c in cells] == [(100, 100, 3)] * 4
@@ -47,3 +51,17 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
     grid.write_bytes(grid_png)
     assert main(["vectorize-grid", str(grid), "--frames", "4", "-o", str(tmp_path / "out.svg")]) == 0
     assert count_layers((tmp_path / "out.svg").read_text()) >= 2
+
+
+def test_an_image_row_traced_smaller_than_it_came_keeps_its_size_in_the_svg(tmp_path: Path) -> None:
+    icon = np.full((300, 400, 3), 255, np.uint8)
+    icon[50:250, 100:300] = (30, 90, 200)
+    source = tmp_path / "wide.png"
+    source.write_bytes(encode_png(icon))
+    row = empty_row(str(tmp_path / "m.jsonl"), 0) | {"id": "wide", "kind": "image", "image": str(source), "frames": 4}
+    inputs = InputOptions(decompose=DecomposeOptions(trace_px=200))
+    indexed = vectorize_row(row, VectorizeOptions(out_uri=str(tmp_path / "out"), inputs=inputs))
+    assert indexed["status"] == Status.OK and indexed["n_paths"] == 1
+    svg = Path(indexed["svg_uri"]).read_text()
+    check_layered_svg(svg, 4, 400, 300)
+    assert 'viewBox="0 0 200 150"' in svg

@@ -149,7 +149,8 @@ def test_a_large_flat_image_is_traced_at_trace_px_and_one_over_the_pixel_limit_r
     out = tmp_path / "big.svg"
     assert main(["vectorize", source, "-o", str(out), "--frames", "4"]) == 0
     svg = out.read_text()
-    check_layered_svg(svg, 4, 1024, 768)  # traced and written at --trace-px (default 1024)
+    check_layered_svg(svg, 4, 1600, 1200)  # the image's own size ...
+    assert 'viewBox="0 0 1024 768"' in svg  # ... traced at --trace-px (default 1024)
     assert mse(render_svg(svg, 1600, 1200), big) < 1e-4
     assert count_paths(svg) == 1
 
