@@ -8,7 +8,7 @@ reaches its final colour in the designer's frames (f4 and f9) and in ours.
     .venv/bin/python -m benchmarks.image_quality [--bench ../shared/bench] [--limit N] [--upscale 1 2] [--workers N]
 
 Each upscale is also timed with the vectorizer's steps on N processes (this one and N-1 helpers; default: all
-cores). The default for images is `TraceOptions().exact_upscale`.
+cores). The default for these 512 px images is 1x (`TraceOptions.upscale_for`).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def main() -> None:
     print(f"| plain vtracer (paper settings) | {med['vt_mse']:.2e} | {med['vt_paths']:.1f} | 1 | "
           f"{med['vt_s'] * 1000:.0f} ms | 1.00 | 1.00 | 1.00 |")
     for up in args.upscale:
-        default = " (default)" if up == TraceOptions().exact_upscale else ""
+        default = " (default)" if up == TraceOptions().for_exact_frames().upscale_for(512, 512) else ""
         print(f"| decompose + vectorize (upscale {up}{default}) | {med[f'up{up}_mse']:.2e} | "
               f"{med[f'up{up}_paths']:.1f} | {med[f'up{up}_layers']:.0f} | {med[f'up{up}_s'] * 1000:.0f} ms | "
               f"{med[f'up{up}_mse'] / med['vt_mse']:.2f} | {med[f'up{up}_paths'] / med['vt_paths']:.2f} | "

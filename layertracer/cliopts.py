@@ -14,6 +14,7 @@ from layertracer.grid import ORDERS, GridSpec
 from layertracer.images import DEFAULT_MAX_PIXELS, ImageLimits
 from layertracer.storage import write_bytes_atomic
 from layertracer.vectorize import LayeredSVG, TraceOptions
+from layertracer.vectorize.layered import TRACE_BUDGET_PX
 
 
 def flag_names(message: str, fields: Iterable[str]) -> str:
@@ -35,7 +36,8 @@ def add_trace_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--upscale", type=int, default=None, choices=(1, 2, 3),
         help=f"trace at this multiple of the frame size for sub-pixel edges (default: {TraceOptions().upscale} for "
-        f"frame grids and sampled frames, {TraceOptions().exact_upscale} for images decomposed without a model)",
+        f"frame grids and sampled frames; for images decomposed without a model 1, or for an image under "
+        f"{TRACE_BUDGET_PX} px the largest that stays within {TRACE_BUDGET_PX} px)",
     )
     group.add_argument(
         "--no-snap", action="store_true",

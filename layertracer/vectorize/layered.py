@@ -32,6 +32,10 @@ from layertracer.vectorize.svg import layered_svg
 from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
 from layertracer.vectorize.workers import map_in_workers
 
+# Images decomposed without a model are traced on at least this many pixels along their long side, so a small
+# raster gets the sub-pixel edges a larger one has (see `TraceOptions`): a 512 px icon at 1x sets the budget.
+TRACE_BUDGET_PX = 512
+
 
 @dataclass(frozen=True)
 class TraceOptions:
@@ -43,14 +47,17 @@ class TraceOptions:
 
     `upscale`: frames are traced at this multiple of their size, so an edge sits where its anti-aliasing puts
     it, to a fraction of a pixel; vtracer's time grows with the square. `exact_upscale` replaces it for exact
-    frames (`for_exact_frames`, the model-free path): 1 by default, where snapping does most of what 2 would.
+    frames (`for_exact_frames`, the model-free path). Either may be None: the largest integer multiple that
+    traces the frames' long side within `TRACE_BUDGET_PX` (at least 1). That is exact frames' default: an image
+    of 512 px or more is traced at 1x, where snapping does most of what 2x would, and a smaller one costs at
+    most what a 512 px icon does (a 64 px icon: 8x) for its edges' sake, where 1x would leave it polygonal.
     `snap_edges` moves each traced outline onto the 0.5 iso-line of its coverage (edges.py): far closer edges at
     any upscale for a quarter to a third more time; off, outlines stay on the (upscaled) pixel grid.
     """
 
     keep_background: bool = False
-    upscale: int = 2
-    exact_upscale: int = 1
+    upscale: int | None = 2
+    exact_upscale: int | None = None
     drop_covered: bool = False
     masks: MaskOptions = field(default_factory=MaskOptions)
     vtracer: VtracerSettings = field(default_factory=VtracerSettings)
@@ -60,16 +67,20 @@ class TraceOptions:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if min(self.upscale, self.exact_upscale) < 1:
+        if any(up is not None and up < 1 for up in (self.upscale, self.exact_upscale)):
             raise ValueError(f"upscale must be at least 1, got {self.upscale} and {self.exact_upscale}")
 
-    def with_upscale(self, upscale: int) -> TraceOptions:
+    def with_upscale(self, upscale: int | None) -> TraceOptions:
         """These options tracing every kind of frame at `upscale`."""
         return replace(self, upscale=upscale, exact_upscale=upscale)
 
     def for_exact_frames(self) -> TraceOptions:
         """These options for frames rendered from one drawing, like the decomposer's (see `MaskOptions.exact`)."""
         return replace(self, masks=replace(self.masks, exact=True), upscale=self.exact_upscale)
+
+    def upscale_for(self, width: int, height: int) -> int:
+        """The multiple that frames of width x height pixels are traced at."""
+        return self.upscale or max(1, TRACE_BUDGET_PX // max(width, height))
 
 
 @dataclass(frozen=True)
@@ -171,10 +182,11 @@ def vectorize_frames(
         for k, (under, over, mask) in enumerate(zip([canvas] + prepared[:-1], prepared, masks)):
             yield crop_step(under, over, mask, base=k == 0, exact=options.masks.exact)
 
-    trace = partial(trace_step, upscale=options.upscale, settings=options.vtracer, snap_edges=options.snap_edges)
-    layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
     height, width = prepared[-1].shape[:2]
-    svg = layered_svg(layers, width, height, options.upscale, size)
+    upscale = options.upscale_for(width, height)
+    trace = partial(trace_step, upscale=upscale, settings=options.vtracer, snap_edges=options.snap_edges)
+    layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
+    svg = layered_svg(layers, width, height, upscale, size)
     width, height = size or (width, height)
     return LayeredSVG(
         svg=svg, width=width, height=height, n_layers=len(layers), n_paths=sum(len(p) for p in layers)

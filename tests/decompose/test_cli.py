@@ -43,25 +43,25 @@ def test_directory_in_gives_svgs_with_the_same_stems_and_reports_bad_files(tmp_p
     assert "Traceback" not in err
 
 
-def test_images_are_traced_at_1x_unless_an_upscale_is_given(tmp_path: Path) -> None:
-    """The model-free default traces at the image's own size, as plain vtracer does, `--upscale 2` in a viewBox
-    twice as fine. Either way the disc's edge lands on its sub-pixel position (vectorize/edges.py snaps the
-    traced nodes onto the anti-aliasing's iso-line): on this disc the default comes as close as 2x, and both come
-    far closer than the pixel grid of a 1x trace left unsnapped."""
+def test_small_images_are_traced_upscaled_unless_an_upscale_is_given(tmp_path: Path) -> None:
+    """A 128 px image is traced at 4x by default (as many pixels as a 512 px icon at 1x), `--upscale 1` at its own
+    size. Either way the disc's edge lands near its sub-pixel position (vectorize/edges.py snaps the traced nodes
+    onto the anti-aliasing's iso-line), and the finer trace comes closer still: its curves follow the coverage,
+    not a 1x pixel staircase."""
     image = disc_on_square_on_background()
     source = tmp_path / "icon.png"
     source.write_bytes(encode_png(image))
     renders = {}
-    for upscale in (None, 2):
-        out = tmp_path / f"{upscale}.svg"
-        assert main(["vectorize", str(source), "-o", str(out)] + (["--upscale", "2"] if upscale else [])) == 0
+    for flags, scale in (([], 4), (["--upscale", "1"], 1)):
+        out = tmp_path / f"{scale}.svg"
+        assert main(["vectorize", str(source), "-o", str(out), *flags]) == 0
         svg = out.read_text()
-        assert f'viewBox="0 0 {128 * (upscale or 1)} {128 * (upscale or 1)}"' in svg
-        renders[upscale] = mse(render_svg(svg, 128, 128), image)
-    unsnapped = vectorize_frames(decompose_image(image, 9), TraceOptions(snap_edges=False).for_exact_frames())
+        assert f'viewBox="0 0 {128 * scale} {128 * scale}"' in svg and 'width="128"' in svg
+        renders[scale] = mse(render_svg(svg, 128, 128), image)
+    one_x_unsnapped = TraceOptions(snap_edges=False).with_upscale(1).for_exact_frames()
+    unsnapped = vectorize_frames(decompose_image(image, 9), one_x_unsnapped)
     pixel_grid = mse(render_svg(unsnapped.svg, 128, 128), image)
-    assert renders[None] < 1.5 * renders[2]
-    assert max(renders.values()) < 0.25 * pixel_grid
+    assert renders[4] < renders[1] < 0.25 * pixel_grid
 
 
 def test_missing_or_unreadable_image_is_a_one_line_error(tmp_path: Path, capsys) -> None:

@@ -54,14 +54,14 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
 
 
 def test_an_image_row_traced_smaller_than_it_came_keeps_its_size_in_the_svg(tmp_path: Path) -> None:
-    icon = np.full((300, 400, 3), 255, np.uint8)
-    icon[50:250, 100:300] = (30, 90, 200)
+    icon = np.full((1200, 1600, 3), 255, np.uint8)
+    icon[200:1000, 400:1200] = (30, 90, 200)
     source = tmp_path / "wide.png"
     source.write_bytes(encode_png(icon))
     row = empty_row(str(tmp_path / "m.jsonl"), 0) | {"id": "wide", "kind": "image", "image": str(source), "frames": 4}
-    inputs = InputOptions(decompose=DecomposeOptions(trace_px=200))
+    inputs = InputOptions(decompose=DecomposeOptions(trace_px=800))
     indexed = vectorize_row(row, VectorizeOptions(out_uri=str(tmp_path / "out"), inputs=inputs))
     assert indexed["status"] == Status.OK and indexed["n_paths"] == 1
     svg = Path(indexed["svg_uri"]).read_text()
-    check_layered_svg(svg, 4, 400, 300)
-    assert 'viewBox="0 0 200 150"' in svg
+    check_layered_svg(svg, 4, 1600, 1200)
+    assert 'viewBox="0 0 800 600"' in svg

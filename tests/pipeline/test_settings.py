@@ -45,7 +45,7 @@ def test_settings_come_from_every_options_field_but_runtime_ones():
     assert job_settings(base) == job_settings(RunOptions(manifests=("n.jsonl",), out_uri="o2", cpu_actors=1))
     assert changes(job_settings(base), job_settings(FutureOptions(new_knob=1.0))) != []
     upscaled = RunOptions(manifests=("m.jsonl",), out_uri="out", trace=TraceOptions().with_upscale(3))
-    assert changes(job_settings(base), job_settings(upscaled)) == ["trace.exact_upscale: 1 -> 3",
+    assert changes(job_settings(base), job_settings(upscaled)) == ["trace.exact_upscale: null -> 3",
                                                                      "trace.upscale: 2 -> 3"]
 
 

@@ -163,16 +163,19 @@ def test_exact_rgba_frames_ignore_colour_under_full_transparency():
     assert near(only_layer(result.svg, 3), 80, 80, RED) and only_layer(result.svg, 3)[10, 10, 3] == 0
 
 
-def test_generated_frames_are_traced_at_2x_and_exact_frames_at_their_own_upscale():
-    """2x places a generated frame's edges to half a pixel; exact frames (the decomposer's) default to 1x, as
-    plain vtracer traces; one upscale given for both is used for both."""
+def test_generated_frames_are_traced_at_2x_and_exact_frames_within_the_pixel_budget():
+    """2x places a generated frame's edges to half a pixel; exact frames (the decomposer's) are traced at the
+    largest multiple that keeps them within TRACE_BUDGET_PX (1x from 512 px up, as plain vtracer traces); one
+    upscale given for both is used for both."""
     frames = square_disc_recolour()
 
-    def view_box(options: TraceOptions) -> str:
+    def view_box(options: TraceOptions, frames: list[np.ndarray] = frames) -> str:
         return ElementTree.fromstring(vectorize_frames(frames, options).svg).get("viewBox")
 
     assert view_box(TraceOptions()) == f"0 0 {2 * SIZE} {2 * SIZE}"
-    assert view_box(TraceOptions().for_exact_frames()) == f"0 0 {SIZE} {SIZE}"
+    assert SIZE == 256 and view_box(TraceOptions().for_exact_frames()) == f"0 0 {2 * SIZE} {2 * SIZE}"
+    large = [cv2.resize(frame, (600, 600), interpolation=cv2.INTER_NEAREST) for frame in frames]
+    assert view_box(TraceOptions().for_exact_frames(), large) == "0 0 600 600"
     assert view_box(TraceOptions().with_upscale(3).for_exact_frames()) == f"0 0 {3 * SIZE} {3 * SIZE}"
     with pytest.raises(ValueError, match="upscale"):
         TraceOptions(exact_upscale=0)
