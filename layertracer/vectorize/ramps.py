@@ -46,11 +46,11 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: n
     inside = inside & (labels > 0)
     # Moments and noise from an even grid of the pixels: sums of squares need no more to be sure.
     stride = max(1, int(np.ceil(np.sqrt(np.count_nonzero(inside) / MAX_SAMPLES))))
-    sample = np.zeros_like(inside)
-    sample[::stride, ::stride] = inside[::stride, ::stride]
     grid = (slice(None, None, stride), slice(None, None, stride))
     if fills is not None and _near_fills(labels[grid], rgb[grid], inside[grid], fills):
         return Ramps(group, {})
+    sample = np.zeros_like(inside)
+    sample[grid] = inside[grid]
     moments = region_moments(labels, rgb, sample, n, float(max(labels.shape)))
     if moments is None:
         return Ramps(group, {})
