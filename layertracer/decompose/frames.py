@@ -41,8 +41,8 @@ def assign_steps(elements: list[list[int]], areas: np.ndarray, frames: int) -> n
         for step, unit in enumerate(units):
             steps[unit] = step
         return steps
-    weight = weight[order]
-    middle = (np.cumsum(weight) - weight / 2) / weight.sum()
+    share = weight[order]
+    middle = (np.cumsum(share) - share / 2) / share.sum()
     wanted = np.minimum((middle * frames).astype(np.int64), frames - 1)
     step, n = 0, len(order)
     for position, rid in enumerate(order):
