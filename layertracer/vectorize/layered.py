@@ -186,10 +186,10 @@ def vectorize_frames(
     upscale = options.upscale_for(width, height)
     trace = partial(trace_step, upscale=upscale, settings=options.vtracer, snap_edges=options.snap_edges)
     layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
-    svg = layered_svg(layers, width, height, upscale, size)
-    width, height = size or (width, height)
+    size = size or (width, height)
     return LayeredSVG(
-        svg=svg, width=width, height=height, n_layers=len(layers), n_paths=sum(len(p) for p in layers)
+        svg=layered_svg(layers, width, height, upscale, size), width=size[0], height=size[1],
+        n_layers=len(layers), n_paths=sum(len(p) for p in layers),
     )
 
 
