@@ -40,6 +40,7 @@ from layertracer.vectorize import TraceOptions, vectorize_frames
 SVG_NS = "http://www.w3.org/2000/svg"
 SHAPES = {f"{{{SVG_NS}}}{tag}" for tag in ("path", "circle", "ellipse", "rect", "polygon", "g")}
 MARGIN = 0.06
+register_namespace("", SVG_NS)  # shapes serialise as <path xmlns="...svg" ...>, which embed as they are
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,6 @@ def _plain_icon(name: str, body: str, width: float, height: float) -> Icon | Non
     children = list(root)
     if len(children) < 3 or any(child.tag not in SHAPES for child in children):
         return None
-    register_namespace("", SVG_NS)  # shapes serialise as <path xmlns="...svg" ...>, which embed as they are
     shapes = [tostring(child, encoding="unicode") for child in children]
     return Icon(name, shapes, float(width), float(height))
 
@@ -98,9 +98,10 @@ def measure(icon: Icon, px: int, sizes: list[int]) -> dict[str, float | str]:
     row: dict[str, float | str] = {"name": icon.name}
     for count in (4, 9):
         truth = icon.frames(count, px)
-        row[f"order_f{count}"] = order_agreement(truth, decompose_image(truth[-1], count))
-    image = icon.render(icon.shapes, px)
-    ours = vectorize_frames(decompose_image(image, 9), TraceOptions().for_exact_frames()).svg
+        ours_frames = decompose_image(truth[-1], count)
+        row[f"order_f{count}"] = order_agreement(truth, ours_frames)
+    image = truth[-1]  # the whole icon; its 9-frame decomposition is what `vectorize IMAGE` traces
+    ours = vectorize_frames(ours_frames, TraceOptions().for_exact_frames()).svg
     plain = plain_vtracer(image)
     row.update(mse=mse(render_svg(ours, px, px), image), paths=count_paths(ours),
                vt_mse=mse(render_svg(plain, px, px), image), vt_paths=count_paths(plain))
