@@ -24,6 +24,50 @@ PAD_PX = 3
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How much of each pixel of a box of the frame something covers (0..1; NaN where that places no edge), the
+    box's pixel (0, 0) at frame pixel (x, y)."""
+
+    values: np.ndarray
+    x: int
+    y: int
+
+
+@dataclass(frozen=True)
+class FillCover:
+    """How much of each frame pixel of a step's crop each of its fills covers: the fields its traced outlines
+    are moved onto (edges.py).
+
+    `coverage` is how much the step covers (NaN where that places no edge, see `_new_edges`); of that, fill
+    `index` (0 = none) has `share` and fill `partner` the rest, where two fills of the step meet.
+    """
+
+    index: np.ndarray
+    partner: np.ndarray
+    share: np.ndarray
+    coverage: np.ndarray
+    x: int  # the crop's pixel (0, 0) in frame pixels
+    y: int
+
+    def of(self, row: int, later: list[int], margin: int) -> Coverage:
+        """How much of each pixel colour row `row` covers, around its pixels (`margin` beyond them), its outline's
+        field: where it meets a fill drawn before it, the pixels' shares place the boundary between the two.
+
+        Fills drawn `later` count as this one: it reaches under them (see `trace.stacked_regions`), and its
+        outline must stay there rather than move onto their boundary and leave a seam; theirs place it.
+        """
+        x, y, w, h = cv2.boundingRect(((self.index == row + 1) | (self.partner == row + 1)).view(np.uint8))
+        height, width = self.index.shape
+        x0, y0 = max(0, x - margin), max(0, y - margin)
+        box = (slice(y0, min(height, y + h + margin)), slice(x0, min(width, x + w + margin)))
+        counts = np.zeros(max(int(self.index.max()), int(self.partner.max())) + 1, np.float32)
+        counts[np.add([row, *later], 1)] = 1.0
+        share = self.share[box]
+        own = counts[self.index[box]] * share + counts[self.partner[box]] * (1.0 - share)
+        return Coverage(self.coverage[box] * own, self.x + x0, self.y + y0)
+
+
+@dataclass(frozen=True)
 class LayerRaster:
     """An upscaled indexed-colour crop to trace and its top-left corner in frame pixels.
 
@@ -36,7 +80,7 @@ class LayerRaster:
     x: int
     y: int
     gradients: dict[int, Gradient] = field(default_factory=dict)  # colour row -> its gradient, in frame pixels
-    coverage: np.ndarray | None = None  # how much of each frame pixel of the crop the step covers (see edges.py)
+    cover: FillCover | None = None  # how much of each frame pixel of the crop each fill covers (see edges.py)
 
 
 @dataclass(frozen=True)
@@ -107,21 +151,19 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     if step.over.shape[-1] == 4:
         coverage = np.minimum(coverage, step.over[..., 3].astype(np.float32) / 255.0)
 
-    frame_coverage = np.where(_new_edges(old, new), coverage, np.nan)
+    partner, share = index.copy(), np.ones(index.shape, np.float32)
+    partner.ravel()[anchored], share.ravel()[anchored] = clean.partner_row[keep] + 1, clean.share[keep]
+    ramp = np.isin(index, np.add(list(fills.gradients), 1))  # a gradient blends no two fills inside it
+    partner[ramp], share[ramp] = index[ramp], 1.0
+    _partners_from_neighbours(index, partner, share, new, colors)
+    cover = FillCover(index.copy(), partner, share, np.where(_new_edges(old, new), coverage, np.nan), step.x, step.y)
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
-        partner, share = index.copy(), np.ones(index.shape, np.float32)
-        partner.ravel()[anchored], share.ravel()[anchored] = clean.partner_row[keep] + 1, clean.share[keep]
-        ramp = np.isin(index, np.add(list(fills.gradients), 1))  # a gradient blends no two fills inside it
-        partner[ramp], share[ramp] = index[ramp], 1.0
-        _partners_from_neighbours(index, partner, share, new, colors)
         index = upscale_fills(index, partner, share, upscale)
     index[coverage < 0.5] = 0
     if not index.any():  # nothing covers half a pixel (a step of translucent pixels only): nothing to trace
         return None
-    return LayerRaster(
-        index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, coverage=frame_coverage
-    )
+    return LayerRaster(index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover)
 
 
 def upscale_fills(index: np.ndarray, partner: np.ndarray, share: np.ndarray, upscale: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from layertracer.errors import GridError
 from layertracer.grid import GridSpec, split_grid
 from layertracer.opencv import single_threaded
 from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
-from layertracer.vectorize.edges import snap_paths
+from layertracer.vectorize.edges import FIELD_MARGIN_PX, snap_paths
 from layertracer.vectorize.masks import (
     MaskOptions,
     align_frames,
@@ -29,7 +29,7 @@ from layertracer.vectorize.masks import (
 )
 from layertracer.vectorize.noise import denoise, frame_noise, noise_tolerance
 from layertracer.vectorize.svg import layered_svg
-from layertracer.vectorize.trace import Path, VtracerSettings, trace_layer
+from layertracer.vectorize.trace import Path, VtracerSettings, trace_fills
 from layertracer.vectorize.workers import map_in_workers
 
 # Images decomposed without a model are traced on at least this many pixels along their long side, so a small
@@ -136,10 +136,12 @@ def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings, s
     raster = None if step is None else layer_raster(step, upscale)
     if raster is None:
         return []
-    paths = trace_layer(raster, upscale, settings)
-    if not snap_edges or raster.coverage is None:
-        return paths
-    return snap_paths(paths, raster.coverage, raster.x, raster.y, upscale, settings.corner_threshold)
+    fills = trace_fills(raster, upscale, settings)
+    if not snap_edges or raster.cover is None:
+        return [path for _, paths in fills for path in paths]
+    rows = [row for row, _ in fills]
+    groups = [(paths, raster.cover.of(row, rows[k + 1 :], FIELD_MARGIN_PX)) for k, (row, paths) in enumerate(fills)]
+    return snap_paths(groups, upscale, settings.corner_threshold)
 
 
 def _box_area(step: StepCrop | None) -> int:

@@ -55,11 +55,12 @@ class VtracerSettings:
     path_precision: int = 2
 
 
-def trace_layer(raster: LayerRaster | None, upscale: int, settings: VtracerSettings) -> list[Path]:
-    """Trace one step's raster, one colour at a time, largest first; paths come back in upscaled canvas units."""
+def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSettings) -> list[tuple[int, list[Path]]]:
+    """Trace one step's raster, one colour at a time, largest first: (colour row, its paths) in drawing order,
+    paths in upscaled canvas units."""
     if raster is None:
         return []
-    paths = []
+    fills = []
     for row, region in stacked_regions(raster.index, len(raster.colors)):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
         svg = vtracer.convert_raw_image_to_svg(
@@ -80,8 +81,8 @@ def trace_layer(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
             gradient = gradient.moved(upscale, raster.x * upscale, raster.y * upscale)
         dx, dy = raster.x * upscale + x - 1, raster.y * upscale + y - 1  # - 1: the bitmap's blank margin
         pieces = [Path(path.d, fill, path.x + dx, path.y + dy, gradient) for path in parse_vtracer_svg(svg)]
-        paths += compound(pieces)
-    return paths
+        fills.append((row, compound(pieces)))
+    return fills
 
 
 def compound(pieces: list[Path]) -> list[Path]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from layertracer.vectorize.coverage import LayerRaster
-from layertracer.vectorize.trace import Path, VtracerSettings, parse_vtracer_svg, trace_layer
+from layertracer.vectorize.trace import Path, VtracerSettings, parse_vtracer_svg, trace_fills
 
 HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -18,8 +18,8 @@ def test_a_real_trace_comes_back_as_its_shapes():
     index[20:35, 30:55] = 1
     index[25:30, 40:45] = 0
     raster = LayerRaster(index=index, colors=np.array([[0x12, 0xAB, 0x34]], np.uint8), x=100, y=200)
-    paths = trace_layer(raster, 1, VtracerSettings())
-    assert len(paths) == 1  # both pieces as one compound path of the colour
+    ((row, paths),) = trace_fills(raster, 1, VtracerSettings())
+    assert row == 0 and len(paths) == 1  # both pieces as one compound path of the colour
     (path,) = paths
     assert path.fill == "#12ab34"
     assert path.d.count("M") == 3  # square, rectangle, hole
