@@ -101,18 +101,28 @@ def _near_fills(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: 
     """Whether every region's `inside` pixels lie so close to its fill that none varies as `region_moments` asks a
     ramp's pixels to (3 squared levels per pixel about their mean): they are no farther from their mean than from
     the fill, and 2 per pixel from the fill leaves a margin for float sums. A flat icon's pixels are their fills,
-    which one comparison of 32-bit words per pixel tells, where the moments take ~40 passes over the pixels."""
+    which one comparison of 32-bit words per pixel tells, where the moments take ~40 passes over the pixels.
+
+    A region's rim (pixels next to another region) is left out where it has pixels off it: there a flat icon blends
+    two fills, anti-aliased, while a ramp varies across every band wide enough to have pixels off its rim."""
     table = np.full((len(fills), 4), 255, np.uint8)
     table[:, :3] = fills
     expected = np.take(table.view(np.uint32).ravel(), labels)
     actual = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
-    ys, xs = np.nonzero((expected != actual) & inside)
-    if len(ys) == 0:
+    off = (expected != actual) & inside
+    if not off.any():
         return True
+    rim = np.zeros(labels.shape, bool)
+    for step in (labels[:, 1:] != labels[:, :-1], labels[1:, :] != labels[:-1, :]):
+        rim[tuple(slice(1, None) if n > m else slice(None) for n, m in zip(labels.shape, step.shape))] |= step
+        rim[tuple(slice(None, -1) if n > m else slice(None) for n, m in zip(labels.shape, step.shape))] |= step
+    has_core = np.bincount(labels[inside & ~rim], minlength=len(fills)) > 0
+    counted = inside & ~(rim & has_core[labels])
+    ys, xs = np.nonzero(off & counted)
     ids = labels[ys, xs]
-    off = rgb[ys, xs].astype(np.int64) - fills[ids]
-    excess = np.bincount(ids, weights=(off * off).sum(axis=-1), minlength=len(fills))
-    return bool(np.all(excess <= 2 * np.bincount(labels[inside], minlength=len(fills))))
+    miss = rgb[ys, xs].astype(np.int64) - fills[ids]
+    excess = np.bincount(ids, weights=(miss * miss).sum(axis=-1), minlength=len(fills))
+    return bool(np.all(excess <= 2 * np.bincount(labels[counted], minlength=len(fills))))
 
 
 def _worth_fitting(moments: Moments, noise: float) -> bool:

@@ -116,7 +116,8 @@ def test_flat_and_noisy_flat_frames_trace_as_before(monkeypatch: pytest.MonkeyPa
 
 
 def test_known_fills_skip_the_moments_of_flat_regions_and_find_the_same_ramps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With each region's fill known, flat regions need no moments; a ramp's bands still become its gradient."""
+    """With each region's fill known, flat regions need no moments, blended where they meet or not; a ramp's bands
+    still become its gradient."""
     inside = disc_mask()[..., 0] == 255
     bands = (np.clip(np.mgrid[0:SIZE, 0:SIZE][1] - 20, 0, SIZE - 41) * 6 // (SIZE - 40) + 1).astype(np.int64)
     bands[~inside] = 0
@@ -130,6 +131,9 @@ def test_known_fills_skip_the_moments_of_flat_regions_and_find_the_same_ramps(mo
     flat_fills = np.array([[0, 0, 0]] + [(20 * k, 200 - 20 * k, 90) for k in range(1, 7)], np.uint8)
     flat = flat_fills[bands]
     flat[bands == 3] += np.array([1, 0, 0], np.uint8)  # a level off its fill: still flat
+    ys, xs = np.nonzero((bands[:, 1:] != bands[:, :-1]) & (bands[:, 1:] > 0) & (bands[:, :-1] > 0))
+    blend = (flat_fills[bands[ys, xs]].astype(np.int64) + flat_fills[bands[ys, xs + 1]]) // 2
+    flat[ys, xs] = blend  # where two fills meet, anti-aliased: a rim, not a ramp
     monkeypatch.setattr(ramps, "region_moments", lambda *args: pytest.fail("moments measured for flat fills"))
     found = find_ramps(bands, flat, inside, flat_fills)
     assert found.gradients == {} and np.array_equal(found.group, np.arange(7))
