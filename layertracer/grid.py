@@ -115,6 +115,14 @@ def square_frame(frame: np.ndarray) -> np.ndarray:
     return square
 
 
+def square_box(width: int, height: int, side_px: int) -> tuple[float, float, float, float]:
+    """Where a width x height image lies (x, y, width, height) in its `square_frame` resized to side_px: the part
+    of a cell that shows it, which its SVG shows at its own size."""
+    side = max(width, height)
+    scale = side_px / side
+    return ((side - width) // 2 * scale, (side - height) // 2 * scale, width * scale, height * scale)
+
+
 def compose_grid(frames: Sequence[np.ndarray], spec: GridSpec) -> np.ndarray:
     """Lay frames (creation order, equal sizes) out as one grid image, no gutters."""
     if len(frames) != spec.frames:

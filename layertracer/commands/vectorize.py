@@ -108,7 +108,7 @@ def _run_with_model(
 
     from layertracer import filebatch
     from layertracer.errors import UserError
-    from layertracer.grid import split_grid
+    from layertracer.grid import split_grid, square_box
     from layertracer.models import FluxSampler
     from layertracer.models.cli import model_config, sample_request
 
@@ -121,7 +121,9 @@ def _run_with_model(
             if result.error:
                 raise UserError(f"{source}: {result.error}")
             creation = split_grid(result.grid, result.settings.spec)
-            layered = _finish(creation, target, trace, frames_dir(source))
+            # The SVG shows the reference's part of the cell at the reference's size, like the model-free path.
+            box = square_box(image.shape[1], image.shape[0], creation[0].shape[1])
+            layered = _finish(creation, target, trace, frames_dir(source), (image.shape[1], image.shape[0]), box)
         except Exception as exc:  # one file's failure, whatever it is, is its line; the others go on
             failures.append((source, filebatch.failure_line(source, exc)))
             continue
@@ -132,7 +134,7 @@ def _run_with_model(
 
 def _finish(
     creation: list[np.ndarray], target: str, trace: TraceOptions, frames_dir: str | None,
-    size: tuple[int, int] | None = None,
+    size: tuple[int, int] | None = None, box: tuple[float, float, float, float] | None = None,
 ) -> LayeredSVG:
     from layertracer.images import encode_png
     from layertracer.storage import join, write_bytes_atomic
@@ -141,7 +143,7 @@ def _finish(
     if frames_dir is not None:
         for k, frame in enumerate(creation):
             write_bytes_atomic(join(frames_dir, f"frame_{k:02d}.png"), encode_png(frame))
-    layered = vectorize_frames(creation, trace, size)
+    layered = vectorize_frames(creation, trace, size, box)
     cliopts.write_svg(target, layered)
     return layered
 

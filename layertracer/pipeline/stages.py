@@ -86,7 +86,7 @@ def sample_rows(
             kind=row["kind"], prompt=row["prompt"], image=image, frames=row["frames"], seed=row["seed"],
             steps=row["steps"], guidance=row["guidance"], cell_px=options.cell_px, preset=row["preset"],
         ))
-    for row, result in zip(todo, sampler.sample(requests) if requests else []):
+    for row, request, result in zip(todo, requests, sampler.sample(requests) if requests else []):
         row["sample_s"] = result.sample_s
         if result.error is not None:
             fail(row, result.error, sample_error_kind(result.error))
@@ -94,7 +94,8 @@ def sample_rows(
             row["grid_png"] = encode_png(result.grid)
         if result.settings is not None:
             row["order"] = result.settings.order
-            add_extra(row, "_sampling", sampling_record(row, result.settings, options.config.preset))
+            reference = None if request.image is None else (request.image.shape[1], request.image.shape[0])
+            add_extra(row, "_sampling", sampling_record(row, result.settings, options.config.preset, reference))
         if result.note is not None:
             add_note(row, result.note)
     return rows
@@ -114,13 +115,18 @@ def watch_failure(watch: StoreWatch | None, exc: BaseException) -> None:
         watch.unreachable(exc)
 
 
-def sampling_record(row: JobRow, settings: GridSettings, run_preset: str | None) -> dict[str, Any]:
-    """What a sampled grid was drawn with, so the index can reproduce it (seed and frames have columns)."""
+def sampling_record(
+    row: JobRow, settings: GridSettings, run_preset: str | None, reference_px: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """What a sampled grid was drawn with, so the index can reproduce it (seed and frames have columns); for
+    Image2Layers, the reference's size (width, height), which its SVG is drawn at."""
     record = {"preset": row["preset"] or run_preset, "order": settings.order,
               "template": settings.template, "steps": settings.steps, "guidance": settings.guidance,
               "cell_px": settings.cell_px}
     if row["kind"] == "image":
         record["reference"] = settings.reference
+        if reference_px is not None:
+            record["reference_px"] = list(reference_px)
     return record
 
 
@@ -146,8 +152,8 @@ def vectorize_row(row: JobRow, options: VectorizeOptions, watch: StoreWatch | No
         return index_row(row, **results)
     started = time.perf_counter()
     try:
-        frames, grid_png, exact, size = creation_frames(row, options.inputs, options.storage_options)
-        layered = vectorize_frames(frames, options.trace.for_exact_frames() if exact else options.trace, size)
+        frames, grid_png, exact, size, box = creation_frames(row, options.inputs, options.storage_options)
+        layered = vectorize_frames(frames, options.trace.for_exact_frames() if exact else options.trace, size, box)
         svg = layered.svg.encode("utf-8")
         svg_uri, grid_uri = write_outputs(options.out_uri, row["id"], svg, grid_png, options.storage_options)
     except UserError as exc:

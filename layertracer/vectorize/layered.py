@@ -151,16 +151,21 @@ def _box_area(step: StepCrop | None) -> int:
 
 @single_threaded
 def vectorize_frames(
-    frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions(), size: tuple[int, int] | None = None
+    frames: Sequence[np.ndarray], options: TraceOptions = TraceOptions(), size: tuple[int, int] | None = None,
+    box: tuple[float, float, float, float] | None = None,
 ) -> LayeredSVG:
     """Creation frames (creation order, equal sizes, uint8 RGB/RGBA) -> layered SVG whose render is the last frame.
 
-    `size` (width, height): the SVG's size in pixels, by default the frames'; an image decomposed smaller than
-    it came (`DecomposeOptions.trace_px`) keeps its own size, its traced coordinates in the viewBox.
+    `box` (x, y, width, height in frame pixels): the part of the frames the SVG shows, by default all of them (an
+    Image2Layers cell shows its reference where `grid.square_frame` put it). `size` (width, height): the SVG's
+    size in pixels, by default the box's; an image decomposed smaller than it came (`DecomposeOptions.trace_px`)
+    keeps its own size, its traced coordinates in the viewBox.
     """
     check_frames(frames)
     if size is not None and min(size) < 1:
         raise GridError(f"an SVG size must be positive, got {size}")
+    if box is not None and min(box[2:]) <= 0:
+        raise GridError(f"an SVG's view box must have a positive size, got {box}")
     prepared = prepare_frames([np.ascontiguousarray(f) for f in frames], options.masks)
     sigma = 0.0 if options.masks.exact else frame_noise(prepared)
     if sigma > 0:
@@ -188,9 +193,10 @@ def vectorize_frames(
     upscale = options.upscale_for(width, height)
     trace = partial(trace_step, upscale=upscale, settings=options.vtracer, snap_edges=options.snap_edges)
     layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
-    size = size or (width, height)
+    box = box or (0, 0, width, height)
+    size = size or (max(1, round(box[2])), max(1, round(box[3])))
     return LayeredSVG(
-        svg=layered_svg(layers, width, height, upscale, size), width=size[0], height=size[1],
+        svg=layered_svg(layers, box, size, upscale), width=size[0], height=size[1],
         n_layers=len(layers), n_paths=sum(len(p) for p in layers),
     )
 

@@ -46,17 +46,17 @@ def _offset(value: float) -> str:
 
 
 def layered_svg(
-    layers: Sequence[Sequence[Path]], width: int, height: int, upscale: int = 1, size: tuple[int, int] | None = None
+    layers: Sequence[Sequence[Path]], box: tuple[float, float, float, float], size: tuple[int, int], upscale: int = 1
 ) -> str:
-    """Stack traced layers (creation order), traced on width x height pixel frames, into one SVG.
+    """Stack traced layers (creation order) into one SVG that shows `box` (x, y, width, height in frame pixels)
+    of the frames they were traced on, drawn at `size` (width, height) pixels.
 
-    Paths are in upscaled units; the viewBox maps them back, so coordinates keep their precision. The SVG is
-    drawn at `size` (width, height) pixels, by default the frames' own.
+    Paths are in upscaled units; the viewBox maps them back, so coordinates keep their precision.
     """
-    shown_width, shown_height = size or (width, height)
+    view = " ".join(format_number(value * upscale) for value in box)
     lines = [
         f'<svg xmlns="{SVG_NS}" xmlns:inkscape="{INKSCAPE_NS}" version="1.1" '
-        f'width="{shown_width}" height="{shown_height}" viewBox="0 0 {width * upscale} {height * upscale}">'
+        f'width="{size[0]}" height="{size[1]}" viewBox="{view}">'
     ]
     gradients: list[str] = []
     groups = []

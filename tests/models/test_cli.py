@@ -60,3 +60,6 @@ def test_vectorize_with_model_runs_image2layers(tiny_flux_dir: str, red_disc: np
     assert code == 0
     svg = out.read_text()
     assert count_layers(svg) == 9 and count_paths(svg) > 0
+    # The reference (80 x 100) sits in its 48 px cell as `square_frame` centred it: the SVG shows that part, at
+    # the reference's own size, as the model-free path does (traced at 2x: viewBox units are half pixels).
+    assert 'width="80" height="100" viewBox="9.6 0 76.8 96"' in svg

@@ -8,7 +8,7 @@ import numpy as np
 
 from layertracer.cli import main
 from layertracer.decompose import DecomposeOptions
-from layertracer.grid import GridSpec, split_grid, square_frame
+from layertracer.grid import GridSpec, compose_grid, split_grid, square_box, square_frame
 from layertracer.images import decode_image, encode_png
 from layertracer.metrics import count_layers
 from layertracer.pipeline.frames import InputOptions, creation_frames
@@ -38,9 +38,9 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
     source.write_bytes(encode_png(icon))
     row = empty_row(str(tmp_path / "m.jsonl"), 0) | {"id": "tall", "kind": "image", "image": str(source), "frames": 4}
 
-    frames, grid_png, exact, size = creation_frames(row, InputOptions())
+    frames, grid_png, exact, size, box = creation_frames(row, InputOptions())
     assert exact  # decomposed frames are traced as exact renders
-    assert size == (80, 100)
+    assert size == (80, 100) and box is None
     assert {f.shape for f in frames} == {(100, 80, 3)}  # the SVG keeps the icon's size
     cells = split_grid(decode_image(grid_png), GridSpec(4))
     assert [c.shape for c in cells] == [(100, 100, 3)] * 4
@@ -65,3 +65,29 @@ def test_an_image_row_traced_smaller_than_it_came_keeps_its_size_in_the_svg(tmp_
     svg = Path(indexed["svg_uri"]).read_text()
     check_layered_svg(svg, 4, 1600, 1200)
     assert 'viewBox="0 0 800 600"' in svg
+
+
+def test_square_box_is_where_square_frame_puts_an_image_in_a_cell() -> None:
+    assert square_box(600, 400, 300) == (0.0, 50.0, 300.0, 200.0)
+    assert square_box(80, 100, 48) == (4.8, 0.0, 38.4, 48.0)
+    assert square_box(64, 64, 32) == (0.0, 0.0, 32.0, 32.0)
+
+
+def test_an_image2layers_row_is_drawn_at_its_reference_size(tmp_path: Path) -> None:
+    """A sampled grid of an image row: the SVG shows the reference's part of each cell at the reference's size
+    (the Sample stage records it), not the padded square cell."""
+    cell = np.full((96, 96, 3), 255, np.uint8)
+    cell[30:66, 10:86] = (30, 90, 200)  # a 160 x 80 reference, letterboxed into the cell: rows 24..72
+    grid_png = encode_png(compose_grid([cell] * 4, GridSpec(4)))
+    row = empty_row(str(tmp_path / "m.jsonl"), 0) | {
+        "id": "wide", "kind": "image", "image": "unused.png", "frames": 4, "grid_png": grid_png,
+        "extra": '{"_sampling": {"reference_px": [160, 80]}}',
+    }
+    options = VectorizeOptions(out_uri=str(tmp_path / "out"), inputs=InputOptions())
+    indexed = vectorize_row(row, options)
+    assert indexed["status"] == Status.OK
+    svg = Path(indexed["svg_uri"]).read_text()
+    check_layered_svg(svg, 4, 160, 80)
+    assert 'viewBox="0 48 192 96"' in svg  # the cell's rows 24..72, traced at 2x
+    text = empty_row(str(tmp_path / "m.jsonl"), 1) | {"id": "text", "kind": "text", "frames": 4, "grid_png": grid_png}
+    check_layered_svg(Path(vectorize_row(text, options)["svg_uri"]).read_text(), 4, 96, 96)

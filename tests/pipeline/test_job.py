@@ -18,6 +18,7 @@ from layertracer.pipeline.index import INDEX_SCHEMA, read_index, read_parts
 from layertracer.pipeline.run import RunOptions, run_job
 from layertracer.seeds import stable_seed
 from tests.pipeline.icons import CELL_PX, icon_frames, write_jsonl
+from tests.vectorize.random_icons import check_layered_svg
 
 GOOD = {  # manifest row -> (kind, frames, variant drawn, largest MSE of its render against the icon)
     0: ("grid", 4, 0, 1e-3), 1: ("grid", 9, 1, 1e-3), 2: ("image", 4, 2, 1e-3),
@@ -152,5 +153,8 @@ def test_text_and_image_rows_with_model(ray_local, tmp_path, inputs, tiny_flux_d
         assert row["n_layers"] == 4 and count_layers(Path(row["svg_uri"]).read_bytes()) == 4
         assert decode_image(Path(row["grid_uri"]).read_bytes()).shape == (64, 64, 3)  # 2x2 cells of 32 px
     assert by_id["star"]["seed"] == 7 and by_id["moon"]["seed"] == stable_seed("moon")
+    reference = decode_image(inputs.image(0).read_bytes())
+    assert json.loads(by_id["ref"]["extra"])["_sampling"]["reference_px"] == [reference.shape[1], reference.shape[0]]
+    check_layered_svg(Path(by_id["ref"]["svg_uri"]).read_text(), 4, reference.shape[1], reference.shape[0])
     assert by_id["grid"]["model"] is None and by_id["grid"]["sample_s"] is None and by_id["grid"]["status"] == "ok"
     assert by_id["bad-ref"]["status"] == "error" and "not a readable image" in by_id["bad-ref"]["error"]
