@@ -177,13 +177,16 @@ class _Field:
     """Bilinear coverage and its gradient, sampled at fractional pixel positions (x, y)."""
 
     def __init__(self, coverage: np.ndarray) -> None:
-        padded = np.pad(coverage.astype(np.float32), 1, mode="edge")
+        padded = cv2.copyMakeBorder(coverage.astype(np.float32), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
         # NaN marks pixels whose coverage places no edge (see coverage.py): a node whose surface or gradient
         # reads one of them stays where it is.
         known = np.isfinite(padded).view(np.uint8)
         self.known = cv2.erode(known, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE).astype(np.float32)
-        self.value = np.nan_to_num(padded)
-        self.gy, self.gx = np.gradient(self.value)
+        self.value = np.nan_to_num(padded, copy=False)
+        # Central differences, one-sided (here 0, the border repeating) at the border: numpy.gradient's, at a
+        # fraction of its cost.
+        self.gx, self.gy = (cv2.Sobel(self.value, -1, dx, 1 - dx, ksize=1, scale=0.5, borderType=cv2.BORDER_REPLICATE)
+                            for dx in (1, 0))
 
     def _corners(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per point (x, y): the flat index of the pixel centre above and left of it and the point's offsets

@@ -7,6 +7,7 @@ pair, which flat artwork has a few thousand of, not per pixel.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -135,6 +136,13 @@ def clean_colors(
     )
 
 
+@functools.cache
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair (i < j) of n fills, as `np.triu_indices(n, 1)` lists them; n is at most MAX_BLEND_COLORS, and
+    building them costs more than the rest of a small step's line search."""
+    return np.triu_indices(n, 1)
+
+
 def _snap(
     colors: np.ndarray, beneath: np.ndarray, palette: np.ndarray, flat: np.ndarray | None = None,
     from_beneath: bool = True,
@@ -154,7 +162,7 @@ def _snap(
     # have a few dozen distinct colours, so one pass per line would be all call overhead.
     n_fills, n_common = len(palette), min(len(palette), MAX_BLEND_COLORS)
     n_beneath = n_common if from_beneath else 0
-    first, second = np.triu_indices(n_common, 1)
+    first, second = _pairs(n_common)
     fill_starts = palette[np.concatenate([np.arange(n_fills), first])]
     fill_ends = palette[np.concatenate([np.arange(n_fills), second])]
     n_fill_lines = len(fill_starts)
