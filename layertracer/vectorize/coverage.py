@@ -39,13 +39,15 @@ class FillCover:
     are moved onto (edges.py).
 
     `coverage` is how much the step covers (NaN where that places no edge, see `_new_edges`); of that, fill
-    `index` (0 = none) has `share` and fill `partner` the rest, where two fills of the step meet.
+    `index` (0 = none, else a colour row + 1, below `n_labels`) has `share` and fill `partner` the rest, where
+    two fills of the step meet.
     """
 
     index: np.ndarray
     partner: np.ndarray
     share: np.ndarray
     coverage: np.ndarray
+    n_labels: int
     x: int  # the crop's pixel (0, 0) in frame pixels
     y: int
 
@@ -60,10 +62,10 @@ class FillCover:
         height, width = self.index.shape
         x0, y0 = max(0, x - margin), max(0, y - margin)
         box = (slice(y0, min(height, y + h + margin)), slice(x0, min(width, x + w + margin)))
-        counts = np.zeros(max(int(self.index.max()), int(self.partner.max())) + 1, np.float32)
-        counts[np.add([row, *later], 1)] = 1.0
+        counted = np.zeros(self.n_labels, np.float32)
+        counted[np.add([row, *later], 1)] = 1.0
         share = self.share[box]
-        own = counts[self.index[box]] * share + counts[self.partner[box]] * (1.0 - share)
+        own = counted[self.index[box]] * share + counted[self.partner[box]] * (1.0 - share)
         return Coverage(self.coverage[box] * own, self.x + x0, self.y + y0)
 
 
@@ -156,7 +158,8 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     ramp = np.isin(index, np.add(list(fills.gradients), 1))  # a gradient blends no two fills inside it
     partner[ramp], share[ramp] = index[ramp], 1.0
     _partners_from_neighbours(index, partner, share, new, colors)
-    cover = FillCover(index.copy(), partner, share, np.where(_new_edges(old, new), coverage, np.nan), step.x, step.y)
+    placed = np.where(_new_edges(old, new), coverage, np.nan)
+    cover = FillCover(index.copy(), partner, share, placed, len(colors) + 1, step.x, step.y)
     if upscale > 1:
         coverage = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
         index = upscale_fills(index, partner, share, upscale)
