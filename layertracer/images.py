@@ -46,7 +46,7 @@ def decode_image(data: bytes, limits: ImageLimits = ImageLimits(), name: str = "
             if width < 1 or height < 1:
                 raise ImageError(f"{name}: empty image ({width}x{height})")
             img.seek(0)
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # in place: no copy of an image that needs no turn
             img.load()
     except ImageError:
         raise
@@ -68,7 +68,8 @@ def _to_rgb_or_rgba(img: Image.Image) -> np.ndarray:
     has_alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         img.mode == "P" and "transparency" in img.info
     ) or (img.mode in ("RGB", "L") and "transparency" in img.info)
-    rgba = np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+    mode = "RGBA" if has_alpha else "RGB"
+    rgba = np.asarray(img if img.mode == mode else img.convert(mode))
     if has_alpha and rgba[..., 3].min() == 255:
         rgba = rgba[..., :3]
     return np.ascontiguousarray(rgba)
