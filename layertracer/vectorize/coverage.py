@@ -83,6 +83,9 @@ class LayerRaster:
     y: int
     gradients: dict[int, Gradient] = field(default_factory=dict)  # colour row -> its gradient, in frame pixels
     cover: FillCover | None = None  # how much of each frame pixel of the crop each fill covers (see edges.py)
+    # colour row -> its opacity, for translucent fills of RGBA frames; `colors` (and gradients) then hold what
+    # the fill looks like over white, as every colour here is measured
+    opacities: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,8 +153,15 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     coverage = solid.astype(np.float32)
     band = np.flatnonzero((distance <= EDGE_BAND_PX) & ~solid)
     coverage.ravel()[band] = _coverage(_rows(old, band), _rows(new, band), fill_colors(fills, band))
+    opacities: dict[int, float] = {}
     if step.over.shape[-1] == 4:
-        coverage = np.minimum(coverage, step.over[..., 3].astype(np.float32) / 255.0)
+        alpha = step.over[..., 3].astype(np.float32) / 255.0
+        opacities = fill_opacities(index.ravel()[anchored], alpha.ravel()[anchored])
+        # A translucent fill covers a pixel fully where the pixel is as opaque as the fill itself.
+        own = np.ones(len(colors) + 1, np.float32)
+        for row, opacity in opacities.items():
+            own[row + 1] = opacity
+        coverage = np.minimum(coverage, alpha / own[index])
 
     partner, share = index.copy(), np.ones(index.shape, np.float32)
     partner.ravel()[anchored], share.ravel()[anchored] = clean.partner_row[keep] + 1, clean.share[keep]
@@ -166,7 +176,24 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     index[coverage < 0.5] = 0
     if not index.any():  # nothing covers half a pixel (a step of translucent pixels only): nothing to trace
         return None
-    return LayerRaster(index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover)
+    return LayerRaster(
+        index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover, opacities=opacities
+    )
+
+
+def fill_opacities(labels: np.ndarray, alpha: np.ndarray) -> dict[int, float]:
+    """The opacity of each translucent fill (colour row -> 0..1) from the alpha (0..1) of its settled pixels,
+    given with their labels (row + 1): the median, so that blends with what lies beneath do not count.
+    Opaque fills (within a level of uint8 alpha) are left out."""
+    order = np.argsort(labels, kind="stable")
+    labels, alpha = labels[order], alpha[order]
+    starts = np.flatnonzero(np.diff(labels, prepend=-1))
+    out = {}
+    for label, values in zip(labels[starts], np.split(alpha, starts[1:])):
+        opacity = float(np.median(values))
+        if opacity < 1.0 - 1.5 / 255.0:
+            out[int(label) - 1] = max(opacity, 1.0 / 255.0)
+    return out
 
 
 def upscale_fills(index: np.ndarray, partner: np.ndarray, share: np.ndarray, upscale: int) -> np.ndarray:

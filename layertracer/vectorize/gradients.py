@@ -23,11 +23,18 @@ QUANTIZATION_VAR = 1.0 / 12.0  # the variance uint8 rounding alone gives a pixel
 @dataclass(frozen=True)
 class Gradient:
     """An SVG gradient fill in some user space: `kind` "linear" (geometry x1, y1, x2, y2) or "radial" (cx, cy, r);
-    `stops` are (offset 0..1, uint8 RGB) pairs, offsets increasing."""
+    `stops` are (offset 0..1, uint8 RGB) pairs, offsets increasing; `opacity` (0..1] that of every stop."""
 
     kind: str
     geometry: tuple[float, ...]
     stops: tuple[tuple[float, tuple[int, int, int]], ...]
+    opacity: float = 1.0
+
+    @classmethod
+    def translucent(cls, color: tuple[int, int, int], opacity: float) -> Gradient:
+        """A flat colour of some opacity. The layered-SVG contract carries opacity only as `stop-opacity`, so a
+        translucent flat fill is a gradient whose two stops are the same."""
+        return cls("linear", (0.0, 0.0, 1.0, 0.0), ((0.0, color), (1.0, color)), opacity)
 
     def moved(self, scale: float, dx: float, dy: float) -> Gradient:
         """The same gradient in a space where point p lies at p * scale + (dx, dy)."""
@@ -36,7 +43,12 @@ class Gradient:
             geometry = (g[0] * scale + dx, g[1] * scale + dy, g[2] * scale + dx, g[3] * scale + dy)
         else:
             geometry = (g[0] * scale + dx, g[1] * scale + dy, g[2] * scale)
-        return Gradient(self.kind, geometry, self.stops)
+        return Gradient(self.kind, geometry, self.stops, self.opacity)
+
+    def seen_through(self, opacity: float) -> Gradient:
+        """This gradient, fitted to colours seen over white, as the straight colours that at `opacity` look so."""
+        stops = tuple((offset, unflatten(color, opacity)) for offset, color in self.stops)
+        return Gradient(self.kind, self.geometry, stops, opacity)
 
     def colors_at(self, xy: np.ndarray) -> np.ndarray:
         """The gradient's float RGB at points `xy` (n x 2), as a renderer pads and interpolates it."""
@@ -54,6 +66,13 @@ class Gradient:
     def mean_color(self) -> tuple[int, int, int]:
         colors = np.array([color for _, color in self.stops], np.float64)
         return tuple(int(v) for v in np.round(colors.mean(axis=0)))
+
+
+def unflatten(color: tuple[int, int, int] | np.ndarray, opacity: float) -> tuple[int, int, int]:
+    """The straight colour that, at `opacity` over white, looks like `color` (uint8 RGB): `flatten_on_white`
+    undone."""
+    straight = (np.asarray(color, np.float64) - 255.0 * (1.0 - opacity)) / opacity
+    return tuple(int(v) for v in np.clip(np.round(straight), 0, 255))
 
 
 def noise_variance(rgb: np.ndarray, inside: np.ndarray) -> float:

@@ -33,15 +33,16 @@ def gradient_element(path: Path, gradient_id: str) -> str:
     else:
         tag, names = "radialGradient", ("cx", "cy", "r")
     geometry = " ".join(f'{name}="{format_number(value)}"' for name, value in zip(names, gradient.geometry))
+    opacity = f' stop-opacity="{_offset(gradient.opacity)}"' if gradient.opacity < 1 else ""
     stops = "".join(
-        f'<stop offset="{_offset(offset)}" stop-color="#{r:02x}{g:02x}{b:02x}"/>'
+        f'<stop offset="{_offset(offset)}" stop-color="#{r:02x}{g:02x}{b:02x}"{opacity}/>'
         for offset, (r, g, b) in gradient.stops
     )
     return f'<{tag} id="{gradient_id}" gradientUnits="userSpaceOnUse" {geometry}>{stops}</{tag}>'
 
 
 def _offset(value: float) -> str:
-    """A stop offset (0..1) with four decimals at most, never in exponent notation."""
+    """A stop offset or opacity (0..1) with four decimals at most, never in exponent notation."""
     return f"{min(max(value, 0.0), 1.0):.4f}".rstrip("0").rstrip(".") or "0"
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import vtracer
 
 from layertracer.vectorize.coverage import LayerRaster
-from layertracer.vectorize.gradients import Gradient
+from layertracer.vectorize.gradients import Gradient, unflatten
 
 # vtracer writes `<path d="..." fill="#rrggbb" transform="translate(x,y)"/>`; nothing else is taken over.
 _PATH_TAG_RE = re.compile(r"<path\b([^<>]*)>")
@@ -75,8 +75,12 @@ def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
             splice_threshold=settings.splice_threshold,
             path_precision=settings.path_precision,
         )
-        fill = "#{:02x}{:02x}{:02x}".format(*raster.colors[row])
-        gradient = raster.gradients.get(row)
+        color, gradient = tuple(int(v) for v in raster.colors[row]), raster.gradients.get(row)
+        opacity = raster.opacities.get(row)
+        if opacity is not None:  # colours were measured over white: the straight ones, at the fill's opacity
+            gradient = (gradient or Gradient.translucent(color, 1.0)).seen_through(opacity)
+            color = unflatten(color, opacity)
+        fill = "#{:02x}{:02x}{:02x}".format(*color)
         if gradient is not None:
             gradient = gradient.moved(upscale, raster.x * upscale, raster.y * upscale)
         dx, dy = raster.x * upscale + x - 1, raster.y * upscale + y - 1  # - 1: the bitmap's blank margin

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -41,16 +42,38 @@ def with_square(frame: np.ndarray, rgba, lo: int, hi: int) -> np.ndarray:
 # Frames ---------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("options", [GENERATED, EXACT], ids=["generated", "exact"])
-def test_a_step_of_translucent_pixels_only_is_an_empty_layer(options):
-    # Its pixels are all under half covered, so no colour region keeps a pixel: once an empty crop that
-    # OpenCV's copyMakeBorder refused, failing the whole icon.
+def test_a_step_of_translucent_pixels_only_is_drawn_at_its_opacity(options):
+    # Every pixel under half opaque: once an empty crop that OpenCV's copyMakeBorder refused, failing the whole
+    # icon, then an empty layer (the square lost). Now its fill is translucent: drawn, at its own opacity.
     red = with_square(transparent(), (200, 30, 30, 255), 10, 40)
     frames = [red, with_square(red, (30, 30, 200, 100), 45, 60)]
     result = vectorize_frames(frames, options)
     check_layered_svg(result.svg, 2, 64, 64)
-    first, both = layer_renders(result.svg, 64, 64)
-    assert mse(first, red) < 1e-4 and mse(both, red) < 1e-4  # the square, and nothing for the translucent one
-    assert result.n_paths == 1
+    assert result.n_paths == 2 and 'stop-opacity="0.3922"' in result.svg  # 100 / 255
+    rendered = render_svg(result.svg, 64, 64, background=None).astype(np.int64)
+    alpha_error = np.abs(rendered[..., 3] - frames[1][..., 3])
+    assert alpha_error.mean() < 0.5 and alpha_error[46:59, 46:59].max() <= 2  # a corner pixel or two aside
+    over_blue = render_svg(result.svg, 64, 64, background=(30, 60, 200)).astype(np.int64)
+    expected = frames[1][52, 52, :3] * (100 / 255) + np.array([30, 60, 200]) * (155 / 255)
+    assert np.abs(over_blue[52, 52] - expected).max() <= 2  # its own colour, not the one it has over white
+
+
+def test_translucent_fills_keep_their_opacity_over_any_background():
+    """A shadow at 35% under an opaque disc, on a transparent canvas: traced as what it is over white once, the
+    shadow would be an opaque grey on any other background; it is its own colour at its own opacity."""
+    def draw(img: np.ndarray, f: int) -> None:
+        cv2.ellipse(img, (32 * f, 54 * f), (22 * f, 5 * f), 0, 0, 360, (20, 20, 40, 90), -1)
+        cv2.circle(img, (32 * f, 28 * f), 20 * f, (40, 160, 90, 255), -1)
+
+    big = np.zeros((512, 512, 4), np.uint8)
+    draw(big, 8)
+    icon = cv2.resize(big, (64, 64), interpolation=cv2.INTER_AREA)
+    result = vectorize_frames([icon], EXACT)
+    for background in ((255, 255, 255), (30, 60, 200)):
+        rendered = render_svg(result.svg, 64, 64, background=background)
+        alpha = icon[..., 3:4] / 255.0
+        expected = icon[..., :3] * alpha + np.asarray(background) * (1 - alpha)
+        assert np.abs(rendered[52:57, 20:44] - expected[52:57, 20:44]).max() <= 3, background
 
 
 @pytest.mark.parametrize("options", [GENERATED, EXACT], ids=["generated", "exact"])
