@@ -21,7 +21,7 @@ from layertracer.images import decode_image, encode_png, flatten_on_white
 from layertracer.metrics import count_paths, layer_renders, mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
 
-from .random_icons import RandomIcon, assert_shapes_drawn, check_layered_svg, icons
+from .random_icons import RandomIcon, assert_shapes_drawn, check_layered_svg, coverage, icons
 
 # Seeded (derandomize): the suite draws the same examples every run; exploring runs with more examples passed too.
 PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=None,
@@ -119,6 +119,27 @@ def test_exact_frames_draw_every_shape_in_its_colour(icon: RandomIcon):
 def test_generated_frames_draw_every_shape_in_its_colour(icon: RandomIcon):
     """Frames as a model draws them (noise filtered): shapes of 8 px and more are never taken for noise."""
     _assert_shapes_drawn(icon, GENERATED)
+
+
+@PROPERTY
+@given(icons(min_side=24, min_shape_px=8, rgba=True))
+def test_translucent_shapes_on_the_canvas_keep_their_opacity(icon: RandomIcon):
+    """RGBA frames as the decomposer renders them: where a shape lies alone on the transparent canvas, its
+    pixels' alpha is the shape's, whatever it is (a fill too faint to tell from white over white is not drawn)."""
+    height, width = icon.frames[0].shape[:2]
+    result = vectorize_frames(icon.frames, EXACT)
+    alpha = render_svg(result.svg, width, height, background=None)[..., 3].astype(int)
+    covers = [coverage(shape, width, height) for shape in icon.shapes]
+    for k, shape in enumerate(icon.shapes):
+        alone = covers[k] >= 1.0
+        for j, other in enumerate(covers):
+            alone &= (other == 0) | (j == k)
+        interior = cv2.erode(alone.astype(np.uint8), np.ones((5, 5), np.uint8), borderValue=0).astype(bool)
+        faint = shape.alpha * (255 - min(shape.rgb)) / 255 <= 16  # within SAME_COLOR of white, seen on white
+        if alone.sum() < 32 or not interior.any() or faint:
+            continue
+        off = np.abs(alpha[interior] - shape.alpha)
+        assert (off > 3).sum() <= max(1, 0.1 * interior.sum()), f"{shape}: alpha {np.median(alpha[interior])}"
 
 
 def _assert_shapes_drawn(icon: RandomIcon, options: TraceOptions) -> None:
