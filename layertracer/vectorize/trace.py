@@ -61,7 +61,8 @@ def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
     if raster is None:
         return []
     fills = []
-    for row, region in stacked_regions(raster.index, len(raster.colors)):
+    speck_px = (settings.filter_speckle * upscale) ** 2
+    for row, region in stacked_regions(raster.index, len(raster.colors), speck_px):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
         svg = vtracer.convert_raw_image_to_svg(
             _pbm(region[y : y + h, x : x + w]),
@@ -144,12 +145,15 @@ def _pbm(ink: np.ndarray) -> bytes:
     return b"P4\n%d %d\n" % (framed.shape[1], framed.shape[0]) + np.packbits(framed, axis=1).tobytes()
 
 
-def stacked_regions(index: np.ndarray, n_colors: int) -> Iterator[tuple[int, np.ndarray]]:
+def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """(colour row, pixels to fill) per colour of an indexed raster (0 = empty), in drawing order.
 
     Largest colour first, as vtracer stacks its clusters; each region reaches one pixel under the colours
     drawn after it, so two fills that meet leave no hairline seam of what lies beneath. A colour with no
     pixels left (all of them under half covered) yields nothing: every region has at least one pixel.
+    A hole of fewer than `speck_px` pixels in a region, with nothing of the step's outside in it, is filled:
+    whatever lies in it is smaller still, so vtracer drops it as a speck, and the hole would show what lies
+    beneath the step.
     """
     if n_colors == 1:
         region = index > 0
@@ -166,7 +170,27 @@ def stacked_regions(index: np.ndarray, n_colors: int) -> Iterator[tuple[int, np.
         region = placed == k
         if k < len(order):
             region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & (placed > k)
-        yield row, region
+        yield row, _fill_specks(region, placed == 0, speck_px) if speck_px else region
+
+
+def _fill_specks(region: np.ndarray, outside: np.ndarray, speck_px: int) -> np.ndarray:
+    """`region` with its holes of fewer than `speck_px` pixels filled, except those holding `outside` pixels."""
+    contours, hierarchy = cv2.findContours(region.view(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return region
+    holes = [c for c, link in zip(contours, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) < speck_px]
+    if not holes:
+        return region
+    filled = region.view(np.uint8).copy()
+    for hole in holes:
+        x, y, w, h = cv2.boundingRect(hole)
+        piece = np.zeros((h, w), np.uint8)
+        cv2.drawContours(piece, [hole], -1, 1, thickness=cv2.FILLED, offset=(-x, -y))
+        inside = piece.view(bool)
+        box = (slice(y, y + h), slice(x, x + w))
+        if np.count_nonzero(inside & ~region[box]) < speck_px and not (inside & outside[box]).any():
+            filled[box] |= piece
+    return filled.view(bool)
 
 
 def parse_vtracer_svg(svg: str) -> list[Path]:

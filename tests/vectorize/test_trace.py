@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
+from layertracer.metrics import render_svg
+from layertracer.vectorize import TraceOptions, vectorize_frames
 from layertracer.vectorize.coverage import LayerRaster
-from layertracer.vectorize.trace import Path, VtracerSettings, parse_vtracer_svg, trace_fills
+from layertracer.vectorize.trace import Path, VtracerSettings, parse_vtracer_svg, stacked_regions, trace_fills
 
 HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -41,3 +43,22 @@ def test_paths_are_read_with_their_translation():
 def test_anything_unexpected_is_refused(element):
     with pytest.raises(ValueError, match="unexpected vtracer"):
         parse_vtracer_svg(HEADER + element + "\n</svg>\n")
+
+
+def test_a_hole_that_only_a_speck_fills_is_closed_and_a_real_hole_kept():
+    """A 3 x 3 speck of a later colour inside a fill: vtracer drops it (under 4 x 4), so the fill must not keep a
+    hole for it, or the layers beneath show through; a hole of the step's own outside stays a hole."""
+    index = np.zeros((40, 40), np.uint8)
+    index[5:35, 5:35] = 1
+    index[18:21, 18:21] = 2  # the speck
+    index[9:11, 9:11] = 0  # a real hole: nothing of this step there
+    regions = dict(stacked_regions(index, 2, speck_px=16))
+    assert regions[0][18:21, 18:21].all()  # the speck's pixels, centre included, are under the first fill
+    assert not regions[0][9:11, 9:11].any()
+    frame = np.full((40, 40, 3), 255, np.uint8)
+    frame[index == 1], frame[index == 2] = (30, 90, 200), (220, 40, 40)
+    # Traced at 2x, as generated grids are: the speck is 6 x 6 there, under vtracer's 8 x 8, and its hole was a
+    # white 3 x 3 square in the blue.
+    rendered = render_svg(vectorize_frames([frame], TraceOptions().with_upscale(2).for_exact_frames()).svg, 40, 40)
+    assert np.abs(rendered[18:21, 18:21].astype(int) - (30, 90, 200)).max() <= 12  # the fill, not the white beneath
+    assert (rendered[9:11, 9:11] > 200).all()
