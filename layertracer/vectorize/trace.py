@@ -151,9 +151,11 @@ def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iter
     Largest colour first, as vtracer stacks its clusters; each region reaches one pixel under the colours
     drawn after it, so two fills that meet leave no hairline seam of what lies beneath. A colour with no
     pixels left (all of them under half covered) yields nothing: every region has at least one pixel.
-    A hole of fewer than `speck_px` pixels in a region, with nothing of the step's outside in it, is filled:
-    whatever lies in it is smaller still, so vtracer drops it as a speck, and the hole would show what lies
-    beneath the step.
+    A hole in a region is filled where what lies in it is a speck that vtracer drops: a colour drawn later has
+    the hole and the ring around it that this region reaches under, a colour drawn earlier reaches a pixel
+    under this one, so either is traced on those pixels and the ring, and under `speck_px` of them (at the
+    traced scale) vtracer drops it, leaving the hole to show what lies beneath the step. A hole holding the
+    step's own outside stays.
     """
     if n_colors == 1:
         region = index > 0
@@ -170,25 +172,27 @@ def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iter
         region = placed == k
         if k < len(order):
             region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & (placed > k)
-        yield row, _fill_specks(region, placed == 0, speck_px) if speck_px else region
+        yield row, _fill_specks(region, placed == 0, speck_px) if speck_px and k < len(order) else region
 
 
 def _fill_specks(region: np.ndarray, outside: np.ndarray, speck_px: int) -> np.ndarray:
-    """`region` with its holes of fewer than `speck_px` pixels filled, except those holding `outside` pixels."""
+    """`region` with the holes filled whose pixels, with the ring of pixels around them, are fewer than
+    `speck_px`, unless they hold `outside` pixels (a hole of the step's own)."""
     contours, hierarchy = cv2.findContours(region.view(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return region
     holes = [c for c, link in zip(contours, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) < speck_px]
-    if not holes:
-        return region
     filled = region.view(np.uint8).copy()
+    height, width = region.shape
     for hole in holes:
         x, y, w, h = cv2.boundingRect(hole)
-        piece = np.zeros((h, w), np.uint8)
-        cv2.drawContours(piece, [hole], -1, 1, thickness=cv2.FILLED, offset=(-x, -y))
-        inside = piece.view(bool)
-        box = (slice(y, y + h), slice(x, x + w))
-        if np.count_nonzero(inside & ~region[box]) < speck_px and not (inside & outside[box]).any():
+        x0, y0 = max(0, x - 1), max(0, y - 1)
+        box = (slice(y0, min(height, y + h + 1)), slice(x0, min(width, x + w + 1)))
+        piece = np.zeros(region[box].shape, np.uint8)
+        cv2.drawContours(piece, [hole], -1, 1, thickness=cv2.FILLED, offset=(-x0, -y0))
+        inside = piece.view(bool) & ~region[box]
+        reach = cv2.dilate(inside.view(np.uint8), np.ones((3, 3), np.uint8))
+        if np.count_nonzero(reach) < speck_px and not (inside & outside[box]).any():
             filled[box] |= piece
     return filled.view(bool)
 

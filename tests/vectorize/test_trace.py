@@ -55,6 +55,14 @@ def test_a_hole_that_only_a_speck_fills_is_closed_and_a_real_hole_kept():
     regions = dict(stacked_regions(index, 2, speck_px=16))
     assert regions[0][18:21, 18:21].all()  # the speck's pixels, centre included, are under the first fill
     assert not regions[0][9:11, 9:11].any()
+    # A speck of the colour drawn first inside the one drawn after it is a detail: it reaches under its
+    # surroundings (its traced region is 5 x 5) and shows through their hole, which stays.
+    detail = np.ones((60, 60), np.uint8)  # colour 1 everywhere: the most pixels, drawn first
+    detail[20:50, 20:50] = 2
+    detail[33:36, 33:36] = 1
+    detail[5:8, 5:8] = 3  # a third colour, so that colour 2 is not the last drawn
+    regions = dict(stacked_regions(detail, 3, speck_px=16))
+    assert not regions[1][33:36, 33:36].any()  # the hole of the first colour's detail stays open
     frame = np.full((40, 40, 3), 255, np.uint8)
     frame[index == 1], frame[index == 2] = (30, 90, 200), (220, 40, 40)
     # Traced at 2x, as generated grids are: the speck is 6 x 6 there, under vtracer's 8 x 8, and its hole was a
