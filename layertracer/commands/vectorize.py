@@ -122,8 +122,9 @@ def _run_with_model(
                 raise UserError(f"{source}: {result.error}")
             creation = split_grid(result.grid, result.settings.spec)
             # The SVG shows the reference's part of the cell at the reference's size, like the model-free path.
-            box = square_box(image.shape[1], image.shape[0], creation[0].shape[1])
-            layered = _finish(creation, target, trace, frames_dir(source), (image.shape[1], image.shape[0]), box)
+            size = (image.shape[1], image.shape[0])
+            box = square_box(*size, creation[0].shape[1])
+            layered = _finish(creation, target, trace, frames_dir(source), size, box)
         except Exception as exc:  # one file's failure, whatever it is, is its line; the others go on
             failures.append((source, filebatch.failure_line(source, exc)))
             continue

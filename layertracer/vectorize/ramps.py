@@ -113,9 +113,11 @@ def _near_fills(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: 
     if not off.any():
         return True
     rim = np.zeros(labels.shape, bool)
-    for step in (labels[:, 1:] != labels[:, :-1], labels[1:, :] != labels[:-1, :]):
-        rim[tuple(slice(1, None) if n > m else slice(None) for n, m in zip(labels.shape, step.shape))] |= step
-        rim[tuple(slice(None, -1) if n > m else slice(None) for n, m in zip(labels.shape, step.shape))] |= step
+    across, down = labels[:, 1:] != labels[:, :-1], labels[1:] != labels[:-1]
+    rim[:, 1:] |= across
+    rim[:, :-1] |= across
+    rim[1:] |= down
+    rim[:-1] |= down
     has_core = np.bincount(labels[inside & ~rim], minlength=len(fills)) > 0
     counted = inside & ~(rim & has_core[labels])
     ys, xs = np.nonzero(off & counted)

@@ -168,11 +168,12 @@ def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iter
     place = np.zeros(n_colors + 1, index.dtype)
     place[np.asarray(order) + 1] = np.arange(1, len(order) + 1)
     placed = place[index]
+    outside = placed == 0
     for k, row in enumerate(order, start=1):
         region = placed == k
         if k < len(order):
             region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & (placed > k)
-        yield row, _fill_specks(region, placed == 0, speck_px) if speck_px and k < len(order) else region
+        yield row, _fill_specks(region, outside, speck_px) if speck_px and k < len(order) else region
 
 
 def _fill_specks(region: np.ndarray, outside: np.ndarray, speck_px: int) -> np.ndarray:
@@ -182,6 +183,8 @@ def _fill_specks(region: np.ndarray, outside: np.ndarray, speck_px: int) -> np.n
     if hierarchy is None:
         return region
     holes = [c for c, link in zip(contours, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) < speck_px]
+    if not holes:
+        return region
     filled = region.view(np.uint8).copy()
     height, width = region.shape
     for hole in holes:
