@@ -30,6 +30,7 @@ from layertracer.errors import ImageError
 from layertracer.grid import FRAME_COUNTS
 from layertracer.images import codec_reach
 from layertracer.opencv import single_threaded
+from layertracer.vectorize.ramps import COLOUR_TOL
 
 __all__ = ["DecomposeOptions", "decompose_image"]
 
@@ -48,7 +49,7 @@ class DecomposeOptions:
     """
 
     trace_px: int | None = 1024
-    colour_tol: float = 12.0
+    colour_tol: float = COLOUR_TOL
     flat_tol: int = 8
     min_region_px: int = 16
     max_colours: int = 64

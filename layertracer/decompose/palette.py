@@ -163,17 +163,17 @@ def segment(
     if lossy is not None:
         region_map = absorb_halos(region_map, fills, feat, core, halo_reach, colour_tol)
         region_map = _grow(region_map, region_map < 0)
-    region_map, fills = _join_ramps(region_map, fills, feat, core)
+    region_map, fills = _join_ramps(region_map, fills, feat, core, colour_tol)
     return _finish(region_map, fills, feat, core, len(palette))
 
 
 def _join_ramps(
-    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray
+    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, colour_tol: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The bands a colour ramp was cut into (one palette colour each) as one region with a fill of its own, so
     that a gradient is one shape, drawn in one step and traced as one gradient there (see `vectorize.ramps`).
     Measured on opaque flat pixels only."""
-    ramps = find_ramps(region_map, feat[..., :3], core & (feat[..., 3] == 255))
+    ramps = find_ramps(region_map, feat[..., :3], core & (feat[..., 3] == 255), colour_tol=colour_tol)
     joined = [k for k in ramps.gradients if np.count_nonzero(ramps.group == k) > 1]
     if not joined:
         return region_map, fills

@@ -104,6 +104,7 @@ class Moments:
     cross: np.ndarray  # 6 x 3
     sum_sq: float  # sum of squared colour values
     budget: float  # the flat residual of the regions merged into it: what one field must not exceed
+    allowance: float = 0.0  # squared error a field may leave beyond that; 0 unless every region merged had some
 
     @property
     def n(self) -> float:
@@ -119,9 +120,20 @@ class Moments:
         coef = np.linalg.solve(self.gram + ridge, self.cross)
         return max(0.0, self.sum_sq - float(np.sum(coef * self.cross)))
 
+    @property
+    def limit(self) -> float:
+        """The most squared error one field replacing these regions' fills may leave."""
+        return self.budget + self.allowance
+
+    def loosened(self, per_pixel: float) -> Moments:
+        """The same pixels with `per_pixel` more squared error allowed to whatever field replaces their fill."""
+        return Moments(self.gram, self.cross, self.sum_sq, self.budget, per_pixel * self.n)
+
     def __add__(self, other: Moments) -> Moments:
+        # A region without allowance (a flat fill) must not be paid for by a neighbour's: the union has none.
+        allowance = self.allowance + other.allowance if self.allowance and other.allowance else 0.0
         return Moments(self.gram + other.gram, self.cross + other.cross, self.sum_sq + other.sum_sq,
-                        self.budget + other.budget)
+                       self.budget + other.budget, allowance)
 
 
 def region_moments(
@@ -166,7 +178,7 @@ def merge_smooth(moments: list[Moments], pairs: np.ndarray) -> list[tuple[int, i
 
     def push(a: int, b: int) -> None:
         union = current[a] + current[b]
-        slack = union.budget - union.smooth_rss()
+        slack = union.limit - union.smooth_rss()
         if slack >= 0:
             heapq.heappush(heap, (-slack / max(union.n, 1.0), a, b, version[a], version[b]))
 

@@ -23,6 +23,7 @@ from layertracer.vectorize.gradients import (
 )
 
 MAX_SAMPLES = 40_000  # pixels a ramp search measures at most (an even grid of them on larger rasters)
+COLOUR_TOL = 12.0  # colours this close (RGB distance) are one fill: the decomposer's palette default
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,20 @@ class Ramps:
     gradients: dict[int, Gradient]
 
 
-def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: np.ndarray | None = None) -> Ramps:
+def find_ramps(
+    labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: np.ndarray | None = None,
+    colour_tol: float = COLOUR_TOL,
+) -> Ramps:
     """Which regions of `labels` (0 = none, 1..n) are one colour ramp, from the true colours `rgb` of the
     `inside` pixels, and each ramp's gradient. A region alone gets a gradient only where BIC prefers it.
     `fills` (uint8 RGB per label), the colour each region was given, lets flat artwork pass at a tenth of the cost.
+
+    A ramp may miss its bands' pixels by what the palette lets a flat fill's pixels stray (`colour_tol`): colours
+    spread evenly within that distance of a fill are off by 3/5 of its square on average, and a gradient that errs
+    no more is as faithful as the fill was promised to be. Shading a gradient cannot follow (an inner shadow along a
+    rounded edge) is then drawn with the nearest gradient instead of as a band per palette colour. Only ramps whose
+    every region varies smoothly get that allowance: a flat fill's noise must not join two shades, and a flat shape
+    beside a ramp (a wheel arch on a shaded car body) must not be paid for by the ramp's allowance.
     """
     n = int(labels.max()) + 1
     group = np.arange(n)
@@ -56,6 +67,8 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: n
         return Ramps(group, {})
     noise = noise_variance(rgb[::stride], inside[::stride])
     pairs = _adjacent_pairs(labels)
+    smooth = [m.n > 0 and _worth_fitting(m, noise) for m in moments]
+    moments = [m.loosened(0.6 * colour_tol**2) if varies else m for m, varies in zip(moments, smooth)]
     measured = np.array([m.n > 0 for m in moments])
     measured[0] = False
     # The merges as a tree: node k < n is region k, node n + i the union of merge i's two nodes.
@@ -80,11 +93,11 @@ def find_ramps(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: n
         k = todo.pop()
         members = regions(k)
         at = np.concatenate([np.arange(bounds[m], bounds[m + 1]) for m in members])
-        budget = sum(moments[m].budget for m in members)
-        if k < n and not _worth_fitting(moments[k], noise):
+        limit = sum((moments[m] for m in members[1:]), moments[members[0]]).limit
+        if k < n and not smooth[k]:
             continue
         gradient, rss = fit_gradient(np.stack([xs[at], ys[at]], axis=-1) + 0.5, rgb[ys[at], xs[at]], noise)
-        if gradient is not None and (k < n or rss <= budget):
+        if gradient is not None and (k < n or rss <= limit):
             group[members] = members[0]
             gradients[members[0]] = gradient
         elif k >= n:
