@@ -173,7 +173,7 @@ def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iter
         region = placed == k
         if k < len(order):
             region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & (placed > k)
-        yield row, _fill_specks(region, outside, speck_px) if speck_px and k < len(order) else region
+        yield row, _fill_specks(region, outside, speck_px) if speck_px else region
 
 
 def _fill_specks(region: np.ndarray, outside: np.ndarray, speck_px: int) -> np.ndarray:

@@ -63,6 +63,12 @@ def test_a_hole_that_only_a_speck_fills_is_closed_and_a_real_hole_kept():
     detail[5:8, 5:8] = 3  # a third colour, so that colour 2 is not the last drawn
     regions = dict(stacked_regions(detail, 3, speck_px=16))
     assert not regions[1][33:36, 33:36].any()  # the hole of the first colour's detail stays open
+    # In the colour drawn last the rule is the same: a 1 px speck of the first colour is traced on 3 x 3 pixels,
+    # which vtracer drops, so its hole is filled; the 3 x 3 detail's hole stays.
+    detail[5:8, 5:8] = 1
+    detail[25, 25] = 1
+    regions = dict(stacked_regions(detail, 2, speck_px=16))
+    assert regions[1][25, 25] and not regions[1][33:36, 33:36].any()
     frame = np.full((40, 40, 3), 255, np.uint8)
     frame[index == 1], frame[index == 2] = (30, 90, 200), (220, 40, 40)
     # Traced at 2x, as generated grids are: the speck is 6 x 6 there, under vtracer's 8 x 8, and its hole was a
