@@ -54,6 +54,14 @@ class VtracerSettings:
     max_iterations: int = 10
     path_precision: int = 2
 
+    def __post_init__(self) -> None:
+        # vtracer panics (a Rust panic: a BaseException, which no `except Exception` of a batch job catches) on
+        # 0 iterations and cannot take negative counts.
+        counts = {"filter_speckle": self.filter_speckle, "path_precision": self.path_precision}
+        if self.max_iterations < 1 or min(counts.values()) < 0:
+            raise ValueError(f"vtracer needs max_iterations >= 1 and non-negative counts, got max_iterations="
+                             f"{self.max_iterations}, " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
 
 def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSettings) -> list[tuple[int, list[Path]]]:
     """Trace one step's raster, one colour at a time, largest first: (colour row, its paths) in drawing order,

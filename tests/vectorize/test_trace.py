@@ -76,3 +76,10 @@ def test_a_hole_that_only_a_speck_fills_is_closed_and_a_real_hole_kept():
     rendered = render_svg(vectorize_frames([frame], TraceOptions().with_upscale(2).for_exact_frames()).svg, 40, 40)
     assert np.abs(rendered[18:21, 18:21].astype(int) - (30, 90, 200)).max() <= 12  # the fill, not the white beneath
     assert (rendered[9:11, 9:11] > 200).all()
+
+
+@pytest.mark.parametrize("field, value", [("max_iterations", 0), ("filter_speckle", -1), ("path_precision", -2)])
+def test_settings_vtracer_cannot_take_are_refused_up_front(field: str, value: int) -> None:
+    """vtracer panics on 0 iterations, a BaseException that no batch job's `except Exception` would catch."""
+    with pytest.raises(ValueError, match=field):
+        VtracerSettings(**{field: value})
