@@ -12,7 +12,6 @@ step's surroundings and one against another fill of the step are placed alike. N
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -20,9 +19,9 @@ import cv2
 import numpy as np
 
 from layertracer.vectorize.coverage import Coverage
-from layertracer.vectorize.trace import Path, fill_slots, number_slots, pairs_only
+from layertracer.vectorize.pathdata import fill_slots, number_slots, pairs_only, segments_of
+from layertracer.vectorize.trace import Path
 
-_COMMAND_RE = re.compile(r"([MLCZ])([^MLCZ]*)")
 # A pixel outline lies within half a pixel diagonal (0.71 px) of the iso-line, but vtracer's curve fitting moves
 # it further: the long sides of a rounded rectangle come out 0.2-0.5 px outside the pixel edge, and nodes on curves
 # more. Searched 3 px either way on the dev icons at 1x, 14% of nodes had their crossing beyond 0.75 px, 1.8%
@@ -97,21 +96,9 @@ class _Outline:
 
     @classmethod
     def parse(cls, slots: str, numbers: list[str]) -> _Outline | None:
-        """From path data as `number_slots` splits it: each command's numbers are its "{}"s."""
-        segments: list[tuple[int, int, int, int]] = []
-        base = 0  # pairs before this command
-        for letter, body in _COMMAND_RE.findall(slots):
-            count = body.count("{}")
-            if count % 2:
-                return None
-            n = count // 2
-            if letter == "L" and base > 0:
-                segments += [(base + k - 1, -1, -1, base + k) for k in range(n)]
-            elif letter == "C" and base > 0:
-                segments += [(base + k - 1, base + k, base + k + 1, base + k + 2) for k in range(0, n - 2, 3)]
-            base += n
-        points = np.asarray(numbers, np.float64).reshape(-1, 2)
-        return cls(points, np.asarray(segments, np.intp).reshape(-1, 4))
+        """From path data as `number_slots` splits it."""
+        parsed = segments_of(slots, numbers)
+        return None if parsed is None else cls(*parsed)
 
     def moves(self, measure, corner_cos: float) -> np.ndarray:
         """Per pair, how far it moves; `measure(points)` gives (offset, unit normal, found) per point."""

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from xml.sax.saxutils import quoteattr
 
 from layertracer.vectorize.gradients import Gradient
-from layertracer.vectorize.trace import Path, format_number
+from layertracer.vectorize.pathdata import format_number
+from layertracer.vectorize.trace import Path
 
 SVG_NS = "http://www.w3.org/2000/svg"
 INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"

@@ -18,6 +18,8 @@ import vtracer
 
 from layertracer.vectorize.coverage import LayerRaster
 from layertracer.vectorize.gradients import Gradient, unflatten
+from layertracer.vectorize.pathdata import fill_slots, number_slots, pairs_only
+from layertracer.vectorize.strays import redraw_strays
 
 # vtracer writes `<path d="..." fill="#rrggbb" transform="translate(x,y)"/>`; nothing else is taken over.
 _PATH_TAG_RE = re.compile(r"<path\b([^<>]*)>")
@@ -25,10 +27,6 @@ _ATTRIBUTE_RE = re.compile(r'\s([A-Za-z:-]+)="([^"<>]*)"')
 _FILL_RE = re.compile(r"#[0-9A-Fa-f]{6}")
 _TRANSLATE_RE = re.compile(r"translate\(\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\)")
 _PATH_DATA_RE = re.compile(r"[MmLlCcQqZzHhVvSsTtAa0-9eE.,\s+-]*")
-_PAIRS_ONLY_RE = re.compile(r"[MLCZ0-9eE.,\s+-]*")  # absolute commands whose numbers are all (x, y) pairs
-_COORDINATE = "{:.8g}"  # rounded to 2 decimals first: up to 999999.99 exactly, "12" not "12.00", never "-0"
-_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_NUMBER_SPLIT_RE = re.compile(f"({_NUMBER_RE.pattern})")  # split keeps the numbers: text and numbers in one pass
 
 
 @dataclass(frozen=True)
@@ -72,8 +70,10 @@ def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
     speck_px = (settings.filter_speckle * upscale) ** 2
     for row, region in stacked_regions(raster.index, len(raster.colors), speck_px):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
+        # A blank one-pixel margin keeps edges off the bitmap's border.
+        ink = cv2.copyMakeBorder(region[y : y + h, x : x + w].view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
         svg = vtracer.convert_raw_image_to_svg(
-            _pbm(region[y : y + h, x : x + w]),
+            _pbm(ink),
             img_format="pbm",
             colormode="binary",
             mode="spline",
@@ -93,7 +93,8 @@ def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
         if gradient is not None:
             gradient = gradient.moved(upscale, raster.x * upscale, raster.y * upscale)
         dx, dy = raster.x * upscale + x - 1, raster.y * upscale + y - 1  # - 1: the bitmap's blank margin
-        pieces = [Path(path.d, fill, path.x + dx, path.y + dy, gradient) for path in parse_vtracer_svg(svg)]
+        traced = redraw_strays(parse_vtracer_svg(svg), ink.view(bool))
+        pieces = [Path(path.d, fill, path.x + dx, path.y + dy, gradient) for path in traced]
         fills.append((row, compound(pieces)))
     return fills
 
@@ -121,36 +122,13 @@ def _moved(d: str, dx: float, dy: float) -> str:
     return fill_slots(slots, numbers)
 
 
-def pairs_only(d: str) -> bool:
-    """Whether path data `d` is absolute M/L/C/Z commands only, so its numbers are all (x, y) pairs."""
-    return _PAIRS_ONLY_RE.fullmatch(d) is not None
-
-
-def number_slots(d: str) -> tuple[str, list[str]]:
-    """Path data `d` as a template for `fill_slots` ("{}" where each number was) and its numbers, in order."""
-    parts = _NUMBER_SPLIT_RE.split(d)
-    return "{}".join(parts[0::2]), parts[1::2]
-
-
-def fill_slots(slots: str, numbers: np.ndarray) -> str:
-    """A `number_slots` template with its numbers, in order, written as `format_number` does."""
-    return slots.format(*map(_COORDINATE.format, (np.round(numbers, 2) + 0.0).tolist()))
-
-
-def format_number(value: float) -> str:
-    """A coordinate with at most two decimals (vtracer's own precision here), no trailing zeros."""
-    return _COORDINATE.format(round(value, 2) + 0.0)
-
-
 def _pbm(ink: np.ndarray) -> bytes:
-    """A binary PBM of a boolean mask (true = ink, which vtracer's binary mode traces), with a blank
-    one-pixel margin that keeps edges off the border.
+    """A binary PBM of a 0/1 uint8 mask (1 = ink, which vtracer's binary mode traces).
 
     vtracer copies its input byte by byte, so one bit per pixel with nothing to compress or decompress
     is both the cheapest to make and to read.
     """
-    framed = cv2.copyMakeBorder(ink.view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    return b"P4\n%d %d\n" % (framed.shape[1], framed.shape[0]) + np.packbits(framed, axis=1).tobytes()
+    return b"P4\n%d %d\n" % (ink.shape[1], ink.shape[0]) + np.packbits(ink, axis=1).tobytes()
 
 
 def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iterator[tuple[int, np.ndarray]]:
