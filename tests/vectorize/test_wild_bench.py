@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from benchmarks.common import load_icons
 from benchmarks.plots import plot_class_ratios
@@ -46,3 +48,42 @@ def test_class_ratio_plot(tmp_path: Path) -> None:
     out = plot_class_ratios(summaries, tmp_path / "ratios.png")
     image = decode_image(out.read_bytes())
     assert image.shape[1] > 400 and image.std() > 10
+
+
+def test_the_unseen_wild_set_is_laid_out_like_the_bench_and_skips_the_bench_names(tmp_path):
+    """benchmarks.unseen_wild on a miniature Iconify folder: every class at the bench's size and mode, the JPEGs
+    with their clean renders, no name the bench uses, and the same files for the same seed."""
+    from benchmarks.unseen_wild import FLAT_SETS, make
+
+    disc = '<circle cx="8" cy="8" r="6" fill="#3060c0"/><rect x="4" y="4" width="4" height="4" fill="#e04030"/>'
+    ramp = ('<defs><linearGradient id="g"><stop offset="0" stop-color="#fa0"/><stop offset="1" stop-color="#f30"/>'
+            '</linearGradient></defs><circle cx="8" cy="8" r="7" fill="url(#g)"/>')
+    stroke = '<path d="M3 3h10v10" stroke="currentColor" stroke-width="2" fill="none"/>'
+    bodies = {"fluent-emoji": ramp, "tabler": stroke, "simple-icons": '<path d="M2 2h12v12H2z"/>'}
+    iconify = tmp_path / "iconify"
+    for source in (*bodies, *FLAT_SETS):
+        names = [f"{source}-{k}" for k in range(4)] + ["taken"]
+        package = {"width": 16, "height": 16, "icons": {n: {"body": bodies.get(source, disc)} for n in names}}
+        (iconify / source).mkdir(parents=True)
+        (iconify / source / "icons.json").write_text(json.dumps(package))
+    bench = tmp_path / "bench"
+    (bench / "icons" / "dev").mkdir(parents=True)
+    (bench / "icons" / "dev" / "noto__taken.svg").write_text("<svg/>")
+    written = make(iconify, tmp_path / "out", 2, 3, bench)
+    assert written == {cls: 2 for cls in ("gradient", "line", "logo", "small", "_reference/jpeg", "jpeg",
+                                          "transparent")}
+    root = tmp_path / "out" / "wild" / "dev"
+    sizes = {"gradient": 512, "line": 256, "logo": 512, "small": 64, "jpeg": 512, "transparent": 512}
+    for cls, px in sizes.items():
+        for path in (root / cls).iterdir():
+            assert "taken" not in path.name
+            image = Image.open(path)
+            assert image.size == (px, px) and image.mode == ("RGBA" if cls == "transparent" else "RGB")
+            if cls == "jpeg":
+                assert path.suffix == ".jpg" and (root / "_reference" / "jpeg" / f"{path.stem}.png").is_file()
+    line = np.asarray(Image.open(next((root / "line").iterdir())))
+    pixels = line.reshape(-1, 3)
+    assert (pixels < 200).all(axis=1).any() and not (pixels == 0).all(axis=1).any()  # an ink, not currentColor's black
+    again = make(iconify, tmp_path / "again", 2, 3, bench)
+    assert again == written and sorted(p.name for p in (tmp_path / "again" / "wild" / "dev" / "jpeg").iterdir()) == \
+        sorted(p.name for p in (root / "jpeg").iterdir())

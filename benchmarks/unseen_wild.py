@@ -1,0 +1,112 @@
+"""Generalisation of the real-input benchmark: its six wild classes made from icons outside the dev bench.
+
+`../shared/bench/wild/dev/` holds 10 files per class; a change tuned to them need not hold on others. This draws
+fresh icons, seeded, from Iconify's JSON packages of the same sources (in a folder: `npm install
+@iconify-json/fluent-emoji @iconify-json/tabler @iconify-json/simple-icons @iconify-json/twemoji @iconify-json/noto
+@iconify-json/fluent-emoji-flat @iconify-json/flat-color-icons`), skips every name the bench uses, and renders them
+as `../shared/bench/README.md` says the bench's were made, into a folder laid out like the bench:
+
+- `gradient`: fluent-emoji icons with gradients, 512 px on white, 6% margin
+- `line`: tabler stroke icons in one dark colour, 256 px on white
+- `logo`: simple-icons logos in one dark colour, 512 px on white, no margin
+- `small`, `jpeg`, `transparent`: flat icons (the four flat sets, no gradients, masks or `<use>`) at 64 px on white,
+  512 px as JPEG quality 80 (its clean render in `_reference/jpeg/`), 512 px RGBA on a transparent canvas
+
+    .venv/bin/python -m benchmarks.unseen_wild --iconify DIR/node_modules/@iconify-json --out OUT [--per-class 10]
+    .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from PIL import Image
+
+from benchmarks.common import DEFAULT_BENCH
+from layertracer.metrics import render_svg
+
+FLAT_SETS = ("twemoji", "noto", "fluent-emoji-flat", "flat-color-icons")
+INKS = ("#15803d", "#0f766e", "#1d4ed8", "#1f2937", "#c2410c", "#b91c1c", "#7e22ce")  # one per line icon or logo
+MARGIN = 0.06
+
+
+def bench_names(bench: Path) -> set[str]:
+    """Every icon name the dev bench uses (the part after SOURCE__), in any class."""
+    files = [*(bench / "icons" / "dev").glob("*.svg"), *(bench / "wild" / "dev").rglob("*.*")]
+    return {path.stem.split("__", 1)[-1] for path in files}
+
+
+def draw(iconify: Path, source: str, taken: set[str], rng: random.Random,
+         accept: Callable[[str], bool]) -> Iterator[tuple[str, str, float, float]]:
+    """(name, body, width, height) of the source's icons not `taken` whose body is `accept`ed, in a seeded order."""
+    package = json.loads((iconify / source / "icons.json").read_text())
+    names = sorted(name for name in package["icons"] if name not in taken)
+    rng.shuffle(names)
+    for name in names:
+        entry = package["icons"][name]
+        if accept(entry["body"]):
+            yield name, entry["body"], entry.get("width", package.get("width", 16)), entry.get(
+                "height", package.get("height", 16))
+
+
+def render(body: str, width: float, height: float, px: int, margin: float, on_white: bool = True) -> Image.Image:
+    pad = margin * max(width, height)
+    box = f"{-pad} {-pad} {width + 2 * pad} {height + 2 * pad}"
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" viewBox="{box}">{body}</svg>'
+    return Image.fromarray(render_svg(svg, px, px, background=(255, 255, 255) if on_white else None))
+
+
+def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> dict[str, int]:
+    """Write the six classes under `out/wild/dev/`; the files written per class."""
+    rng = random.Random(seed)
+    taken = bench_names(bench)
+    root = out / "wild" / "dev"
+    written: dict[str, int] = {}
+
+    def save(cls: str, items: Iterator[tuple[str, Image.Image]], suffix: str = ".png", **params) -> None:
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        written[cls] = 0
+        for name, image in items:
+            image.save(root / cls / f"{name}{suffix}", **params)
+            written[cls] += 1
+
+    def first(source: str, accept: Callable[[str], bool]) -> list[tuple[str, str, float, float]]:
+        return [item for _, item in zip(range(per_class), draw(iconify, source, taken, rng, accept))]
+
+    save("gradient", ((f"fluent-emoji__{n}", render(b, w, h, 512, MARGIN))
+                      for n, b, w, h in first("fluent-emoji", lambda body: "Gradient" in body)))
+    save("line", ((f"tabler__{n}", render(b.replace("currentColor", rng.choice(INKS)), w, h, 256, 0.0))
+                  for n, b, w, h in first("tabler", lambda body: True)))
+    save("logo", ((f"simple-icons__{n}", render(f'<g fill="{rng.choice(INKS)}">{b}</g>', w, h, 512, 0.0))
+                  for n, b, w, h in first("simple-icons", lambda body: True)))
+    flat = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS
+            for n, b, w, h in first(source, lambda body: not any(k in body for k in ("Gradient", "mask", "<use")))]
+    rng.shuffle(flat)
+    small, jpeg, transparent = (flat[k * per_class : (k + 1) * per_class] for k in range(3))
+    save("small", ((n, render(b, w, h, 64, MARGIN)) for n, b, w, h in small))
+    save("_reference/jpeg", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in jpeg))
+    save("jpeg", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in jpeg), ".jpg", quality=80)
+    save("transparent", ((n, render(b, w, h, 512, MARGIN, on_white=False)) for n, b, w, h in transparent))
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iconify", type=Path, required=True, help="folder holding SET/icons.json (@iconify-json)")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write OUT/wild/dev/CLASS/ into")
+    parser.add_argument("--per-class", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="the dev bench, whose names are skipped")
+    args = parser.parse_args()
+    written = make(args.iconify, args.out, args.per_class, args.seed, args.bench)
+    print(", ".join(f"{cls}: {count}" for cls, count in written.items()))
+    classes = ",".join(sorted(cls for cls in written if not cls.startswith("_")))
+    print(f"then: python -m benchmarks.wild_quality --bench {args.out} --classes {classes}")
+
+
+if __name__ == "__main__":
+    main()
