@@ -6,10 +6,13 @@ import cv2
 import numpy as np
 import pytest
 import vtracer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import layertracer.vectorize.trace as trace
 from layertracer.metrics import render_svg
 from layertracer.vectorize.layered import TraceOptions, vectorize_frames
+from layertracer.vectorize.pathdata import pairs_only
 from layertracer.vectorize.strays import redraw_strays
 from layertracer.vectorize.trace import Path, VtracerSettings, _pbm, parse_vtracer_svg
 
@@ -71,3 +74,31 @@ def test_a_large_icon_traced_at_1x_keeps_its_outline(monkeypatch: pytest.MonkeyP
     error = [np.abs(render_svg(out.svg, 1200, 800)[..., :3].astype(int) - frame).max(axis=-1) for out in (ours, before)]
     assert np.count_nonzero(error[0] > 128) < np.count_nonzero(error[1] > 128) / 10
     assert ours.n_paths == before.n_paths == 1
+
+
+@st.composite
+def blobs(draw: st.DrawFn) -> np.ndarray:
+    """A bitmap of 1-4 overlapping ellipses and rectangles, some large enough for vtracer's spans to stray."""
+    size = draw(st.integers(120, 700))
+    ink = np.zeros((size, size), np.uint8)
+    for _ in range(draw(st.integers(1, 4))):
+        cx, cy = (draw(st.integers(0, size)) for _ in range(2))
+        a, b = (draw(st.integers(3, size // 2)) for _ in range(2))
+        if draw(st.booleans()):
+            cv2.ellipse(ink, (cx, cy), (a, b), draw(st.integers(0, 179)), 0, 360, 1, cv2.FILLED)
+        else:
+            cv2.rectangle(ink, (cx - a, cy - b), (cx + a, cy + b), 1, cv2.FILLED)
+    ink[[0, -1]] = 0
+    ink[:, [0, -1]] = 0  # the blank margin trace_fills gives every bitmap
+    return ink.view(bool)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(blobs())
+def test_redrawing_never_strays_further_and_keeps_closed_absolute_outlines(ink: np.ndarray) -> None:
+    vtracers = traced(ink)
+    ours = redraw_strays(vtracers, ink)
+    assert len(ours) == len(vtracers)
+    for path in ours:
+        assert pairs_only(path.d) and path.d.rstrip().endswith("Z")
+    assert farthest_miss(ours, ink) <= max(farthest_miss(vtracers, ink), 2.0)
