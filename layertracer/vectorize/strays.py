@@ -26,11 +26,18 @@ if TYPE_CHECKING:
 # A curve point whose every pixel this close (in x and in y) is on one side of the edge strays: it lies beyond
 # snapping's reach (edges.MAX_MOVE_PX, 2 px) with a pixel to spare for where in its pixel it lies.
 BAND_PX = 3
-_AT = np.array([0.2, 0.35, 0.5, 0.65, 0.8])  # where along each cubic it is checked
-_WEIGHTS = np.stack([(1 - _AT) ** 3, 3 * (1 - _AT) ** 2 * _AT, 3 * (1 - _AT) * _AT**2, _AT**3], axis=-1)
 # The cubics that redraw a stray curve stay this close to its edge pixels' centres, which zigzag half a pixel about
 # the true edge on a slant (snapping then moves them onto the anti-aliased edge).
 FIT_PX = 1.0
+
+
+def _bernstein(t: np.ndarray) -> np.ndarray:
+    """The cubic Bernstein weights at parameters `t` (n x 4)."""
+    return np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3], axis=-1)
+
+
+_CHECKED = _bernstein(np.array([0.2, 0.35, 0.5, 0.65, 0.8]))  # where along each cubic it is checked
+_TRACED = _bernstein(np.linspace(0.0, 1.0, 33))  # a stray cubic, densely, to compare the edge's two ways with
 
 
 def redraw_strays(paths: list[Path], ink: np.ndarray) -> list[Path]:
@@ -54,11 +61,12 @@ def redraw_strays(paths: list[Path], ink: np.ndarray) -> list[Path]:
     return out
 
 
-def _curves(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """Each segment's points at `_AT` (k x 5 x 2); a line's controls are its ends, which changes nothing here."""
+def _curves(points: np.ndarray, segments: np.ndarray, weights: np.ndarray = _CHECKED) -> np.ndarray:
+    """Each segment's points at the parameters of `weights` (k x t x 2); a line's controls are its ends, which
+    changes nothing here."""
     controls = np.where(segments[:, 1:3, None] >= 0, points[segments[:, 1:3]], points[segments[:, [0, 3]]])
     nodes = np.stack([points[segments[:, 0]], controls[:, 0], controls[:, 1], points[segments[:, 3]]], axis=1)
-    return np.einsum("tj,kjc->ktc", _WEIGHTS, nodes)
+    return np.einsum("tj,kjc->ktc", weights, nodes)
 
 
 def _strays(points: np.ndarray, segments: np.ndarray, ink: np.ndarray) -> np.ndarray:
@@ -70,7 +78,7 @@ def _strays(points: np.ndarray, segments: np.ndarray, ink: np.ndarray) -> np.nda
     y0, y1 = np.clip(at[:, 1] - BAND_PX, 0, height), np.clip(at[:, 1] + BAND_PX + 1, 0, height)
     sums = cv2.integral(ink.view(np.uint8))
     inked = sums[y1, x1] - sums[y0, x1] - sums[y1, x0] + sums[y0, x0]
-    uniform = ((inked == 0) | (inked == (x1 - x0) * (y1 - y0))).reshape(len(segments), len(_AT))
+    uniform = ((inked == 0) | (inked == (x1 - x0) * (y1 - y0))).reshape(len(segments), len(_CHECKED))
     return uniform.any(axis=1) & (segments[:, 1] >= 0)
 
 
@@ -90,10 +98,12 @@ class _Edge:
         chain = int(self.chain_of[k])
         return chain, k - int(self.first[chain])
 
-    def between(self, start: np.ndarray, end: np.ndarray, along: np.ndarray) -> np.ndarray | None:
-        """The edge pixels' centres from the one nearest `start` to the one nearest `end`, the way round that passes
-        nearest the points `along` (the stray curve's own: the other way round is the far side of the shape); None
-        where the ends lie on different chains."""
+    def between(self, start: np.ndarray, end: np.ndarray, curve: np.ndarray) -> np.ndarray | None:
+        """The edge pixels' centres from the one nearest `start` to the one nearest `end`, the way round nearer the
+        stray `curve` (points along it, densely): by the Hausdorff distance, since near its ends both ways pass
+        close to any curve, and only the wrong way reaches far from it. None where the ends lie on different chains
+        or the nearer way is more than twice as long as the curve and a band on either side (no chord or bulge of
+        the edge it should be)."""
         (chain, i), (other, j) = self.nearest(start), self.nearest(end)
         if chain != other or i == j:
             return None
@@ -101,20 +111,27 @@ class _Edge:
         n = len(points)
         forward = points[np.arange(i, i + (j - i) % n + 1) % n]
         backward = points[np.arange(i, i - (i - j) % n - 1, -1) % n]
-        return min((forward, backward), key=lambda a: _farthest(along, a))
+        arc = min((forward, backward), key=lambda way: _hausdorff(curve, way))
+        if _length(arc) > 2 * _length(curve) + 4 * BAND_PX:
+            return None
+        return arc
 
 
-def _farthest(points: np.ndarray, arc: np.ndarray) -> float:
-    """How far the point of `points` farthest from `arc` lies from it (squared)."""
-    return float(((points[:, None, :] - arc[None, :, :]) ** 2).sum(axis=-1).min(axis=1).max())
+def _hausdorff(a: np.ndarray, b: np.ndarray) -> float:
+    """The symmetric Hausdorff distance between two point sets (squared)."""
+    squared = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1)
+    return float(max(squared.min(axis=1).max(), squared.min(axis=0).max()))
+
+
+def _length(points: np.ndarray) -> float:
+    return float(np.hypot(*np.diff(points, axis=0).T).sum())
 
 
 def fit_cubics(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[np.ndarray]:
     """Cubics (each its two controls and its end, 3 x 2) from `start` to `end` through the chain `points` within
     FIT_PX: least squares for the controls at chord-length parameters, the chain halved where one is not enough."""
     steps = np.hypot(*np.diff(points, axis=0).T)
-    t = np.concatenate([[0.0], np.cumsum(steps)]) / max(float(steps.sum()), 1e-9)
-    weights = np.stack([(1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3], axis=-1)
+    weights = _bernstein(np.concatenate([[0.0], np.cumsum(steps)]) / max(float(steps.sum()), 1e-9))
     rest = points - np.outer(weights[:, 0], start) - np.outer(weights[:, 3], end)
     controls = np.linalg.lstsq(weights[:, 1:3], rest, rcond=None)[0]
     fitted = weights @ np.stack([start, controls[0], controls[1], end])
@@ -131,7 +148,7 @@ def _redrawn(points: np.ndarray, segments: np.ndarray, stray: np.ndarray, edge: 
     new[1:] = segments[1:, 0] != segments[:-1, 3]
     if int(new.sum()) != closes:
         return None
-    curves = _curves(points, segments)
+    curves = _curves(points, segments, _TRACED)
     words = []
     for k, (start, c1, c2, end) in enumerate(segments):
         if new[k]:
