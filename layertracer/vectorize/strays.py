@@ -23,9 +23,10 @@ from layertracer.vectorize.pathdata import format_number, number_slots, pairs_on
 if TYPE_CHECKING:
     from layertracer.vectorize.trace import Path
 
-# A curve point whose every pixel this close (in x and in y) is on one side of the edge strays: it lies beyond
-# snapping's reach (edges.MAX_MOVE_PX, 2 px) with a pixel to spare for where in its pixel it lies.
-BAND_PX = 3
+# A curve point strays where every pixel within this many (in x and in y) of its own is on one side of the edge: the
+# edge, between pixels, then lies at least this far from the point wherever in its pixel the point is, and snapping
+# moves a node no further than that (edges.MAX_MOVE_PX, 2 px; a test keeps the two equal).
+BAND_PX = 2
 # The cubics that redraw a stray curve stay this close to its edge pixels' centres, which zigzag half a pixel about
 # the true edge on a slant (snapping then moves them onto the anti-aliased edge).
 FIT_PX = 1.0

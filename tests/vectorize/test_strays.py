@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import layertracer.vectorize.trace as trace
 from layertracer.metrics import render_svg
+from layertracer.vectorize.edges import MAX_MOVE_PX
 from layertracer.vectorize.layered import TraceOptions, vectorize_frames
 from layertracer.vectorize.pathdata import pairs_only
-from layertracer.vectorize.strays import redraw_strays
+from layertracer.vectorize.strays import BAND_PX, redraw_strays
 from layertracer.vectorize.trace import Path, VtracerSettings, _pbm, parse_vtracer_svg
 
 
@@ -143,3 +144,7 @@ def test_redrawing_never_strays_further_and_keeps_closed_absolute_outlines(ink: 
     for path in ours:
         assert pairs_only(path.d) and path.d.rstrip().endswith("Z")
     assert farthest_miss(ours, ink) <= max(farthest_miss(vtracers, ink), 2.0)
+
+
+def test_a_curve_strays_exactly_where_snapping_cannot_reach() -> None:
+    assert BAND_PX == MAX_MOVE_PX
