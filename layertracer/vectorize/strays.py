@@ -56,7 +56,8 @@ def redraw_strays(paths: list[Path], ink: np.ndarray) -> list[Path]:
         if not stray.any():
             out.append(path)
             continue
-        edge = edge or _Edge(ink.view(np.uint8))
+        if edge is None:  # the bitmap's outline, traced once, and only for a bitmap with a stray curve
+            edge = _Edge(ink.view(np.uint8))
         d = _redrawn(points, segments, stray, edge, path.d.count("Z"))
         out.append(path if d is None else replace(path, d=d, x=0.0, y=0.0))
     return out
@@ -128,7 +129,7 @@ def _length(points: np.ndarray) -> float:
     return float(np.hypot(*np.diff(points, axis=0).T).sum())
 
 
-def fit_cubics(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[np.ndarray]:
+def _fit_cubics(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[np.ndarray]:
     """Cubics (each its two controls and its end, 3 x 2) from `start` to `end` through the chain `points` within
     FIT_PX: least squares for the controls at chord-length parameters, the chain halved where one is not enough."""
     steps = np.hypot(*np.diff(points, axis=0).T)
@@ -139,7 +140,7 @@ def fit_cubics(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[n
     if len(points) < 8 or np.hypot(*(fitted - points).T).max() <= FIT_PX:
         return [np.stack([controls[0], controls[1], end])]
     middle = len(points) // 2
-    return fit_cubics(points[: middle + 1], start, points[middle]) + fit_cubics(points[middle:], points[middle], end)
+    return _fit_cubics(points[: middle + 1], start, points[middle]) + _fit_cubics(points[middle:], points[middle], end)
 
 
 def _redrawn(points: np.ndarray, segments: np.ndarray, stray: np.ndarray, edge: _Edge, closes: int) -> str | None:
@@ -156,7 +157,7 @@ def _redrawn(points: np.ndarray, segments: np.ndarray, stray: np.ndarray, edge: 
             words += ["Z"] * bool(k) + [f"M{_pair(points[start])}"]
         arc = edge.between(points[start], points[end], curves[k]) if stray[k] else None
         if arc is not None:
-            words += ["C" + " ".join(map(_pair, cubic)) for cubic in fit_cubics(arc, points[start], points[end])]
+            words += ["C" + " ".join(map(_pair, cubic)) for cubic in _fit_cubics(arc, points[start], points[end])]
         elif c1 >= 0:
             words.append(f"C{_pair(points[c1])} {_pair(points[c2])} {_pair(points[end])}")
         else:
