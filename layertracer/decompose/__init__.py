@@ -23,12 +23,12 @@ from layertracer.decompose.stacking import (
     complete_shape,
     convex_hulls,
     hull_overlaps,
-    region_boxes,
     stacking_order,
 )
 from layertracer.errors import ImageError
 from layertracer.grid import FRAME_COUNTS
 from layertracer.images import codec_reach
+from layertracer.labels import label_boxes
 from layertracer.opencv import single_threaded
 from layertracer.vectorize.ramps import COLOUR_TOL
 
@@ -87,7 +87,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
         options.max_regions, halo_reach,
     )
     n = len(seg.areas)
-    boxes = region_boxes(seg.region_map, n)
+    boxes = label_boxes(seg.region_map, n)
     hulls = convex_hulls(seg.region_map, boxes)
     touching = adjacency(seg.region_map, n)
     below = below_weights(seg.areas, touching, hull_overlaps(seg.region_map, hulls, n))

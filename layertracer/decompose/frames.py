@@ -67,20 +67,19 @@ def paint_frames(
     channels = image.shape[2]
     step_map = (steps[region_map] + 1).astype(np.uint8)  # canvas 0, step t -> t + 1
     ready_step = cv2.dilate(step_map, np.ones((3, 3), np.uint8))  # t + 1 once the pixel's neighbourhood is drawn
-    # One 32-bit RGBA word per region: a lookup of single words is ~3x faster than of 3- or 4-byte rows.
+    # One 32-bit RGBA word per region: a shape is painted with one value, not 3 or 4 bytes.
     rgba = np.zeros((len(colours), 4), np.uint8)
     rgba[:, :channels] = colours[:, :channels]
     words = rgba.view(np.uint32).ravel()
-    top = np.zeros(region_map.shape, np.int32)  # which completed region shows at each pixel (0: canvas)
+    shown = np.full(region_map.shape, words[0])  # the colour of the completed region on top at each pixel
     out = []
     for t in range(frames):
         for rid in order:
             if steps[rid] == t and rid in shapes:
                 shape = shapes[rid]
                 h, w = shape.mask.shape
-                np.copyto(top[shape.y0 : shape.y0 + h, shape.x0 : shape.x0 + w], rid, where=shape.mask)
-        frame = np.take(words, top).view(np.uint8).reshape(*top.shape, 4)
-        if channels == 3:
-            frame = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+                np.copyto(shown[shape.y0 : shape.y0 + h, shape.x0 : shape.x0 + w], words[rid], where=shape.mask)
+        frame = shown.view(np.uint8).reshape(*shown.shape, 4)
+        frame = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB) if channels == 3 else frame.copy()  # `shown` goes on
         out.append(cv2.copyTo(image, (ready_step <= t + 1).view(np.uint8), frame))
     return out

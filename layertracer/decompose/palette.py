@@ -16,6 +16,7 @@ import numpy as np
 
 from layertracer.decompose.halos import absorb_halos, give_by_colour, region_colours
 from layertracer.images import flat_pixels
+from layertracer.labels import label_boxes
 from layertracer.vectorize.ramps import find_ramps
 
 _BIN_SHIFT = 3  # 5 bits per channel for the palette histogram
@@ -141,15 +142,13 @@ def segment(
     region_map = np.zeros(labels.shape, np.int32)
     fills = [np.asarray([-1])]
     next_id = 1
-    for k in range(len(palette)):
-        mask = (labels == k).view(np.uint8)
+    for k, (y0, x0, y1, x1) in enumerate(label_boxes(labels, len(palette))):
+        if y1 <= y0:
+            continue
         # Labelled inside the colour's box (the same components, in the same order); the canvas colour on the
         # whole image, since which of its pieces touch the border matters.
-        x, y, w, h = (0, 0, mask.shape[1], mask.shape[0]) if k == canvas_index else cv2.boundingRect(mask)
-        if w == 0:
-            continue
-        box = (slice(y, y + h), slice(x, x + w))
-        count, comp = cv2.connectedComponents(mask[box], connectivity=8)
+        box = (slice(None), slice(None)) if k == canvas_index else (slice(y0, y1), slice(x0, x1))
+        count, comp = cv2.connectedComponents((labels[box] == k).view(np.uint8), connectivity=8)
         lookup = np.arange(next_id - 1, next_id + count - 1, dtype=np.int32)
         lookup[0] = 0  # outside this colour: the masks are disjoint, so the sums below never collide
         if k == canvas_index:
@@ -238,12 +237,15 @@ def _finish(
     region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, n_palette: int
 ) -> Segmentation:
     """Renumber regions densely (canvas stays 0) and measure each one's colour (mean of its core pixels)."""
-    present = np.bincount(region_map.ravel(), minlength=len(fills)) > 0
+    pixels = np.bincount(region_map.ravel(), minlength=len(fills))
+    present = pixels > 0
     present[0] = True
-    renumber = (np.cumsum(present) - 1).astype(np.int32)
-    dense = renumber[region_map]
+    if present.all():  # nothing to renumber
+        dense = region_map.astype(np.int32, copy=False)
+    else:
+        dense = (np.cumsum(present) - 1).astype(np.int32)[region_map]
     n = int(present.sum())
-    areas = np.bincount(dense.ravel(), minlength=n)
+    areas = pixels[present]
     sample = core & (dense > 0)
     ids = dense[sample]
     counts = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float64)

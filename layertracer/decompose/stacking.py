@@ -38,25 +38,6 @@ class ShapeMask:
     mask: np.ndarray
 
 
-def region_boxes(region_map: np.ndarray, n: int) -> np.ndarray:
-    """(n, 4) y0, x0, y1, x1 (exclusive) of each region id; an id without pixels gets (h, w, 0, 0).
-
-    Which rows and which columns each region reaches, flagged in one pass each (~3x faster than
-    minimum/maximum.at over every pixel).
-    """
-    h, w = region_map.shape
-    rows = np.zeros((n, h), bool)
-    cols = np.zeros((n, w), bool)
-    rows[region_map, np.arange(h)[:, None]] = True
-    cols[region_map, np.arange(w)[None, :]] = True
-    boxes = np.stack(
-        [rows.argmax(axis=1), cols.argmax(axis=1), h - rows[:, ::-1].argmax(axis=1), w - cols[:, ::-1].argmax(axis=1)],
-        axis=1,
-    ).astype(np.int64)
-    boxes[~rows.any(axis=1)] = (h, w, 0, 0)
-    return boxes
-
-
 def convex_hulls(region_map: np.ndarray, boxes: np.ndarray) -> list[RegionHull | None]:
     """Filled convex hull of every region (None for the canvas)."""
     hulls: list[RegionHull | None] = [None]

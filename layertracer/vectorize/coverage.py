@@ -9,12 +9,14 @@ at the edge's true sub-pixel position, and the shape is one flat colour, which v
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from layertracer.images import flat_pixels, flatten_on_white
+from layertracer.labels import label_boxes
 from layertracer.vectorize.gradients import Gradient
 from layertracer.vectorize.palette import clean_colors
 from layertracer.vectorize.ramps import fill_colors, ramp_fills
@@ -58,15 +60,21 @@ class FillCover:
         Fills drawn `later` count as this one: it reaches under them (see `trace.stacked_regions`), and its
         outline must stay there rather than move onto their boundary and leave a seam; theirs place it.
         """
-        x, y, w, h = cv2.boundingRect(((self.index == row + 1) | (self.partner == row + 1)).view(np.uint8))
+        y, x, y1, x1 = self._boxes[row + 1]
         height, width = self.index.shape
         x0, y0 = max(0, x - margin), max(0, y - margin)
-        box = (slice(y0, min(height, y + h + margin)), slice(x0, min(width, x + w + margin)))
+        box = (slice(y0, min(height, y1 + margin)), slice(x0, min(width, x1 + margin)))
         counted = np.zeros(self.n_labels, np.float32)
         counted[np.add([row, *later], 1)] = 1.0
         share = self.share[box]
         own = counted[self.index[box]] * share + counted[self.partner[box]] * (1.0 - share)
         return Coverage(self.coverage[box] * own, self.x + x0, self.y + y0)
+
+    @functools.cached_property
+    def _boxes(self) -> np.ndarray:
+        """Per label, the box (y0, x0, y1, x1) of the pixels it covers some of: its own and its partners'."""
+        own, partner = label_boxes(self.index, self.n_labels), label_boxes(self.partner, self.n_labels)
+        return np.concatenate([np.minimum(own[:, :2], partner[:, :2]), np.maximum(own[:, 2:], partner[:, 2:])], 1)
 
 
 @dataclass(frozen=True)
