@@ -162,22 +162,24 @@ def segment(
     if lossy is not None:
         region_map = absorb_halos(region_map, fills, feat, core, halo_reach, colour_tol)
         region_map = _grow(region_map, region_map < 0)
-    region_map, fills = _join_ramps(region_map, fills, feat, core, colour_tol)
+    region_map, fills, _ = _compact(region_map, fills)  # most ids were pieces that joined a neighbour
+    region_map, fills = _join_ramps(region_map, fills, feat, core, colour_tol, len(palette))
     return _finish(region_map, fills, feat, core, len(palette))
 
 
 def _join_ramps(
-    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, colour_tol: float
+    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, colour_tol: float,
+    first_fill: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The bands a colour ramp was cut into (one palette colour each) as one region with a fill of its own, so
-    that a gradient is one shape, drawn in one step and traced as one gradient there (see `vectorize.ramps`).
-    Measured on opaque flat pixels only."""
+    """The bands a colour ramp was cut into (one palette colour each) as one region with a fill of its own
+    (numbered from `first_fill`, past the palette's), so that a gradient is one shape, drawn in one step and
+    traced as one gradient there (see `vectorize.ramps`). Measured on opaque flat pixels only."""
     ramps = find_ramps(region_map, feat[..., :3], core & (feat[..., 3] == 255), colour_tol=colour_tol)
     joined = [k for k in ramps.gradients if np.count_nonzero(ramps.group == k) > 1]
     if not joined:
         return region_map, fills
     fills = fills.copy()
-    fills[joined] = fills.max() + 1 + np.arange(len(joined))
+    fills[joined] = first_fill + np.arange(len(joined))
     return ramps.group[region_map].astype(np.int32), fills
 
 
@@ -233,23 +235,25 @@ def _grow(region_map: np.ndarray, unknown: np.ndarray) -> np.ndarray:
     return filled.astype(np.int32) - 1
 
 
+def _compact(region_map: np.ndarray, fills: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Regions renumbered densely in their order (canvas stays 0), their fills and their pixel counts."""
+    pixels = np.bincount(region_map.ravel(), minlength=len(fills))
+    present = pixels > 0
+    present[0] = True
+    if present.all():
+        return region_map.astype(np.int32, copy=False), fills, pixels
+    return (np.cumsum(present) - 1).astype(np.int32)[region_map], fills[present], pixels[present]
+
+
 def _finish(
     region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, n_palette: int
 ) -> Segmentation:
     """Renumber regions densely (canvas stays 0) and measure each one's colour (mean of its core pixels)."""
-    pixels = np.bincount(region_map.ravel(), minlength=len(fills))
-    present = pixels > 0
-    present[0] = True
-    if present.all():  # nothing to renumber
-        dense = region_map.astype(np.int32, copy=False)
-    else:
-        dense = (np.cumsum(present) - 1).astype(np.int32)[region_map]
-    n = int(present.sum())
-    areas = pixels[present]
+    dense, fills, areas = _compact(region_map, fills)
+    n = len(fills)
     sample = core & (dense > 0)
     ids = dense[sample]
     counts = np.maximum(np.bincount(ids, minlength=n), 1).astype(np.float64)
     values = np.take(feat.reshape(-1, 4), np.flatnonzero(sample), axis=0).astype(np.float64)  # one gather, not four
     colours = np.stack([np.bincount(ids, weights=values[:, c], minlength=n) for c in range(4)], axis=1)
-    fills = fills[present]
     return Segmentation(dense, unpremultiply(colours / counts[:, None]), areas, fills, fills >= n_palette)
