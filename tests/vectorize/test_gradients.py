@@ -234,6 +234,7 @@ def test_the_decomposer_keeps_a_ramp_one_region(monkeypatch: pytest.MonkeyPatch)
     image = square(painted(disc_mask(), ramp("linear")), BLUE, 100, 140)
     seg = segment(cv2.cvtColor(image, cv2.COLOR_RGB2RGBA), False, 12.0, 8, 16, 64, 256)
     assert len(seg.areas) - 1 == 2  # the disc and the square (the canvas aside)
+    assert np.count_nonzero(seg.ramps) == 1  # the disc, with a fill of its own past the palette's
     frames = decompose_image(image, 4)
     out = vectorize_frames(frames, TraceOptions().for_exact_frames())
     assert out.n_paths == 2 and out.svg.count("<linearGradient ") == 1
