@@ -137,13 +137,12 @@ class Moments:
 
 
 def region_moments(
-    labels: np.ndarray, rgb: np.ndarray, sample: np.ndarray, n: int, scale: float
+    ids: np.ndarray, xs: np.ndarray, ys: np.ndarray, rgb: np.ndarray, n: int, scale: float
 ) -> list[Moments] | None:
-    """Moments of each label 0..n-1 over the `sample` pixels (coordinates divided by `scale`), or None where
-    no region's colour varies by a level per pixel (flat artwork: nothing to ramp, and the cheap sums tell)."""
-    ys, xs = np.nonzero(sample)
-    ids = labels[ys, xs]
-    colors = rgb[ys, xs].astype(np.float64)
+    """Moments of each label 0..n-1 over pixels given by their label `ids`, coordinates (divided by `scale`) and
+    colours `rgb`, or None where no region's colour varies by a level per pixel (flat artwork: nothing to ramp,
+    and the cheap sums tell)."""
+    colors = rgb.astype(np.float64)
     sums = lambda values: np.bincount(ids, weights=values, minlength=n)  # noqa: E731
     count = np.bincount(ids, minlength=n).astype(np.float64)
     mean_sums = np.stack([sums(colors[:, c]) for c in range(3)], -1)

@@ -60,13 +60,14 @@ def find_ramps(
     grid = (slice(None, None, stride), slice(None, None, stride))
     if fills is not None and _near_fills(labels[grid], rgb[grid], inside[grid], fills):
         return Ramps(group, {})
-    sample = np.zeros_like(inside)
-    sample[grid] = inside[grid]
-    moments = region_moments(labels, rgb, sample, n, float(max(labels.shape)))
+    ys, xs = (axis * stride for axis in np.nonzero(inside[grid]))  # the grid's pixels, row-major
+    at = ys * labels.shape[1] + xs
+    ids, colors = labels.ravel()[at], np.take(rgb.reshape(-1, 3), at, axis=0)
+    moments = region_moments(ids, xs, ys, colors, n, float(max(labels.shape)))
     if moments is None:
         return Ramps(group, {})
     noise = noise_variance(rgb[::stride], inside[::stride])
-    pairs = _adjacent_pairs(labels)
+    pairs = _adjacent_pairs(labels, n)
     smooth = [m.n > 0 and _worth_fitting(m, noise) for m in moments]
     moments = [m.loosened(0.6 * colour_tol**2) if varies else m for m, varies in zip(moments, smooth)]
     measured = np.array([m.n > 0 for m in moments])
@@ -79,10 +80,9 @@ def find_ramps(
         children.append((node[a], node[b]))
         node[a] = n + len(children) - 1
         joined.add(b)
-    ys, xs = np.nonzero(sample)
-    order = np.argsort(labels[ys, xs], kind="stable")
-    ys, xs = ys[order], xs[order]
-    bounds = np.searchsorted(labels[ys, xs], np.arange(n + 1))
+    order = np.argsort(ids, kind="stable")
+    ys, xs, colors = ys[order], xs[order], colors[order]
+    bounds = np.searchsorted(ids[order], np.arange(n + 1))
 
     def regions(k: int) -> list[int]:
         return [k] if k < n else regions(children[k - n][0]) + regions(children[k - n][1])
@@ -96,7 +96,7 @@ def find_ramps(
         limit = sum((moments[m] for m in members[1:]), moments[members[0]]).limit
         if k < n and not smooth[k]:
             continue
-        gradient, rss = fit_gradient(np.stack([xs[at], ys[at]], axis=-1) + 0.5, rgb[ys[at], xs[at]], noise)
+        gradient, rss = fit_gradient(np.stack([xs[at], ys[at]], axis=-1) + 0.5, colors[at], noise)
         if gradient is not None and (k < n or rss <= limit):
             group[members] = members[0]
             gradients[members[0]] = gradient
@@ -152,13 +152,15 @@ def _worth_fitting(moments: Moments, noise: float) -> bool:
     )
 
 
-def _adjacent_pairs(labels: np.ndarray) -> np.ndarray:
-    """Distinct pairs (a < b) of regions (both > 0) that touch along a pixel edge."""
-    pairs = []
+def _adjacent_pairs(labels: np.ndarray, n: int) -> np.ndarray:
+    """Distinct pairs (a < b) of regions (both > 0, below n) that touch along a pixel edge, in order."""
+    keys = []
     for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
         touch = (a != b) & (a > 0) & (b > 0)
-        pairs.append(np.stack([np.minimum(a[touch], b[touch]), np.maximum(a[touch], b[touch])], -1))
-    return np.unique(np.concatenate(pairs).astype(np.int64), axis=0)
+        a, b = a[touch].astype(np.int64), b[touch].astype(np.int64)
+        keys.append(np.minimum(a, b) * n + np.maximum(a, b))  # one number per pair, ordered as the pairs are
+    keys = np.unique(np.concatenate(keys))
+    return np.stack([keys // n, keys % n], -1)
 
 
 @dataclass(frozen=True)
