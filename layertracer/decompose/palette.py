@@ -162,25 +162,27 @@ def segment(
     if lossy is not None:
         region_map = absorb_halos(region_map, fills, feat, core, halo_reach, colour_tol)
         region_map = _grow(region_map, region_map < 0)
-    region_map, fills, _ = _compact(region_map, fills)  # most ids were pieces that joined a neighbour
-    region_map, fills = _join_ramps(region_map, fills, feat, core, colour_tol, len(palette))
-    return _finish(region_map, fills, feat, core, len(palette))
+    regions = _compact(region_map, fills)  # most ids were pieces that joined a neighbour
+    regions = _join_ramps(*regions, feat, core, colour_tol, len(palette))
+    return _finish(*regions, feat, core, len(palette))
 
 
 def _join_ramps(
-    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, colour_tol: float,
-    first_fill: int,
-) -> tuple[np.ndarray, np.ndarray]:
+    region_map: np.ndarray, fills: np.ndarray, areas: np.ndarray, feat: np.ndarray, core: np.ndarray,
+    colour_tol: float, first_fill: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The bands a colour ramp was cut into (one palette colour each) as one region with a fill of its own
     (numbered from `first_fill`, past the palette's), so that a gradient is one shape, drawn in one step and
-    traced as one gradient there (see `vectorize.ramps`). Measured on opaque flat pixels only."""
+    traced as one gradient there (see `vectorize.ramps`). Measured on opaque flat pixels only.
+
+    Regions as `_compact` gives them, in and out."""
     ramps = find_ramps(region_map, feat[..., :3], core & (feat[..., 3] == 255), colour_tol=colour_tol)
     joined = [k for k in ramps.gradients if np.count_nonzero(ramps.group == k) > 1]
     if not joined:
-        return region_map, fills
+        return region_map, fills, areas
     fills = fills.copy()
     fills[joined] = first_fill + np.arange(len(joined))
-    return ramps.group[region_map].astype(np.int32), fills
+    return _compact(ramps.group[region_map].astype(np.int32), fills)
 
 
 def _canvas_components(comp: np.ndarray, count: int, has_alpha: bool) -> np.ndarray:
@@ -246,10 +248,9 @@ def _compact(region_map: np.ndarray, fills: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _finish(
-    region_map: np.ndarray, fills: np.ndarray, feat: np.ndarray, core: np.ndarray, n_palette: int
+    dense: np.ndarray, fills: np.ndarray, areas: np.ndarray, feat: np.ndarray, core: np.ndarray, n_palette: int
 ) -> Segmentation:
-    """Renumber regions densely (canvas stays 0) and measure each one's colour (mean of its core pixels)."""
-    dense, fills, areas = _compact(region_map, fills)
+    """Regions as `_compact` gives them, with each one's colour (the mean of its core pixels)."""
     n = len(fills)
     sample = core & (dense > 0)
     ids = dense[sample]
