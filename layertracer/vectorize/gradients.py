@@ -220,13 +220,16 @@ def fit_gradient(xy: np.ndarray, rgb: np.ndarray, noise_var: float) -> tuple[Gra
     best_cost = _bic(flat_rss, 3, m, noise_var)
     if m < 12 or flat_rss <= 3 * m:  # under one level per channel to explain at all
         return None, flat_rss * step
+    channels = [np.ascontiguousarray(rgb[:, c]) for c in range(3)]
     for kind, t, origin in _parameterisations(xy, rgb):
+        lo, hi = float(t.min()), float(t.max())
+        position = (t - lo) / max(hi - lo, 1e-12)
         for n_stops in range(2, MAX_STOPS + 1):  # more stops while BIC keeps preferring them
-            stops, rss = _fit_stops(t, rgb, n_stops)
+            stops, rss = _fit_stops(position, rgb, channels, n_stops)
             cost = _bic(rss, 3 * n_stops + 3, m, noise_var)
             if cost >= best_cost:
                 break
-            best, best_rss, best_cost = (kind, origin, float(t.min()), float(t.max()), stops), rss, cost
+            best, best_rss, best_cost = (kind, origin, lo, hi, stops), rss, cost
     explained = flat_rss - best_rss
     if best is None or explained < best_rss or explained <= 3 * m:
         return None, flat_rss * step
@@ -288,20 +291,23 @@ def _radial_centre(p: np.ndarray, value: np.ndarray, cx: float, cy: float, round
     return float(cx), float(cy)
 
 
-def _fit_stops(t: np.ndarray, rgb: np.ndarray, n_stops: int) -> tuple[np.ndarray, float]:
-    """Least-squares colours of `n_stops` evenly spaced stops over t's range, and the squared error."""
-    lo, hi = float(t.min()), float(t.max())
-    u = (t - lo) / max(hi - lo, 1e-12) * (n_stops - 1)
+def _fit_stops(
+    position: np.ndarray, rgb: np.ndarray, channels: list[np.ndarray], n_stops: int
+) -> tuple[np.ndarray, float]:
+    """Least-squares colours of `n_stops` evenly spaced stops for pixels at `position` (0..1 along the gradient)
+    with colours `rgb` (`channels`: its columns, each contiguous), and the squared error."""
+    u = position * (n_stops - 1)
     left = np.minimum(u.astype(np.int64), n_stops - 2)
     w = u - left
+    rest = 1 - w
     # Each pixel weighs on the two stops around it (hat functions): normal equations by counting.
     sums = lambda at, values: np.bincount(at, weights=values, minlength=n_stops)  # noqa: E731
-    gram = np.diag(sums(left, (1 - w) ** 2) + sums(left + 1, w * w))
-    off = sums(left, w * (1 - w))[:-1]
+    gram = np.diag(sums(left, rest**2) + sums(left + 1, w * w))
+    off = sums(left, w * rest)[:-1]
     gram += np.diag(off, 1) + np.diag(off, -1)
-    rhs = np.stack([sums(left, (1 - w) * rgb[:, c]) + sums(left + 1, w * rgb[:, c]) for c in range(3)], -1)
+    rhs = np.stack([sums(left, rest * channel) + sums(left + 1, w * channel) for channel in channels], -1)
     stops = np.clip(np.linalg.solve(gram + 1e-9 * np.eye(n_stops), rhs), 0, 255)
-    fitted = stops[left] * (1 - w)[:, None] + stops[left + 1] * w[:, None]
+    fitted = stops[left] * rest[:, None] + stops[left + 1] * w[:, None]
     return stops, float(((fitted - rgb) ** 2).sum())
 
 
