@@ -11,9 +11,11 @@ as `../shared/bench/README.md` says the bench's were made, into a folder laid ou
 - `logo`: simple-icons logos in one dark colour, 512 px on white, no margin
 - `small`, `jpeg`, `transparent`: flat icons (the four flat sets, no gradients, masks or `<use>`) at 64 px on white,
   512 px as JPEG quality 80 (its clean render in `_reference/jpeg/`), 512 px RGBA on a transparent canvas
+- `pixel` (a class the bench does not have, for `wild_quality --classes pixel`): flat icons rendered at 32 px on
+  white and enlarged 16x by nearest neighbour to 512 px, pixel art as sprite sheets and game assets store it
 
     .venv/bin/python -m benchmarks.unseen_wild --iconify DIR/node_modules/@iconify-json --out OUT [--per-class 10]
-    .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent
+    .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent,pixel
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def render(body: str, width: float, height: float, px: int, margin: float, on_wh
 
 
 def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> dict[str, int]:
-    """Write the six classes under `out/wild/dev/`; the files written per class."""
+    """Write the six classes and the pixel-art probe under `out/wild/dev/`; the files written per class."""
     rng = random.Random(seed)
     taken = bench_names(bench)
     root = out / "wild" / "dev"
@@ -86,11 +88,12 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
     flat = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS
             for n, b, w, h in first(source, lambda body: not any(k in body for k in ("Gradient", "mask", "<use")))]
     rng.shuffle(flat)
-    small, jpeg, transparent = (flat[k * per_class : (k + 1) * per_class] for k in range(3))
+    small, jpeg, transparent, pixel = (flat[k * per_class : (k + 1) * per_class] for k in range(4))
     save("small", ((n, render(b, w, h, 64, MARGIN)) for n, b, w, h in small))
     save("_reference/jpeg", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in jpeg))
     save("jpeg", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in jpeg), ".jpg", quality=80)
     save("transparent", ((n, render(b, w, h, 512, MARGIN, on_white=False)) for n, b, w, h in transparent))
+    save("pixel", ((n, render(b, w, h, 32, MARGIN).resize((512, 512), Image.NEAREST)) for n, b, w, h in pixel))
     return written
 
 

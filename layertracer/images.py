@@ -158,6 +158,28 @@ def flat_pixels(image: np.ndarray, tolerance: int = 0) -> np.ndarray:
     return similar >= 3
 
 
+def pixel_block(image: np.ndarray, min_blocks: int = 8) -> int:
+    """The side k of the square blocks an HxWx3/4 uint8 image is made of: k > 1 where it is an exact
+    nearest-neighbour enlargement (pixel art saved large), every k x k block of the grid from (0, 0) one colour;
+    1 otherwise.
+
+    A colour changes only between blocks, so every column and row where one does, and the image's sides, are
+    multiples of k: k is their greatest common divisor. Nothing is estimated, so anti-aliased, noisy or
+    compressed artwork gives 1. A picture with few changes (a square in a flat field) is blocky at larger k than
+    it was drawn at; it is still exactly its blocks, which keep `min_blocks` along its short side.
+    Transparent pixels count as one colour whatever their RGB.
+    """
+    height, width = image.shape[:2]
+    if image.shape[2] == 4:
+        words = np.where(image[..., 3:] > 0, image, 0).view(np.uint32)[..., 0]
+    else:
+        words = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+    columns = np.flatnonzero((words[:, 1:] != words[:, :-1]).any(axis=0)) + 1
+    rows = np.flatnonzero((words[1:] != words[:-1]).any(axis=1)) + 1
+    k = int(np.gcd.reduce(np.concatenate([columns, rows, [width, height]])))
+    return max((d for d in range(1, k + 1) if k % d == 0 and min(width, height) // d >= min_blocks), default=1)
+
+
 def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
     """PNG bytes of an HxWx3/4 uint8 array."""
     buf = io.BytesIO()

@@ -1,11 +1,12 @@
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
 from layertracer.errors import ImageError
-from layertracer.images import ImageLimits, decode_image, encode_png, flatten_on_white
+from layertracer.images import ImageLimits, decode_image, encode_png, flatten_on_white, pixel_block
 
 
 def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -67,3 +68,29 @@ def test_exif_rotation_applied():
 def test_flatten_on_white():
     rgba = np.zeros((2, 2, 4), np.uint8)
     assert flatten_on_white(rgba)[0, 0].tolist() == [255, 255, 255]
+
+
+def blocky(blocks: np.ndarray, k: int) -> np.ndarray:
+    return np.repeat(np.repeat(blocks, k, axis=0), k, axis=1)
+
+
+def test_pixel_block_finds_the_enlargement_and_nothing_else():
+    rng = np.random.default_rng(3)
+    sprite = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    assert pixel_block(blocky(sprite, 7)) == 7
+    assert pixel_block(sprite) == 1  # its own pixels: a colour changes between any two
+    shifted = np.roll(blocky(sprite, 7), 1, axis=1)  # blocks off the grid from (0, 0)
+    assert pixel_block(shifted) == 1
+    smooth = cv2.GaussianBlur(blocky(sprite, 7), (3, 3), 0)  # anti-aliased edges
+    assert pixel_block(smooth) == 1
+    flat = np.full((64, 48, 3), 200, np.uint8)  # no change anywhere: gcd(64, 48) = 16 would leave 3 blocks
+    assert pixel_block(flat) == 4  # the largest divisor of 16 that leaves 8 blocks along the short side
+
+
+def test_pixel_block_reads_transparent_pixels_as_one_colour():
+    sprite = np.zeros((10, 10, 4), np.uint8)
+    sprite[2:6, 3:8] = (200, 40, 40, 255)
+    image = blocky(sprite, 5)
+    noise = np.random.default_rng(1).integers(0, 256, image[..., :3].shape, dtype=np.uint8)
+    image[..., :3] = np.where(image[..., 3:] == 0, noise, image[..., :3])  # whatever lies under alpha 0
+    assert pixel_block(image) == 5

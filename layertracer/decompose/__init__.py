@@ -27,7 +27,7 @@ from layertracer.decompose.stacking import (
 )
 from layertracer.errors import ImageError
 from layertracer.grid import FRAME_COUNTS
-from layertracer.images import codec_reach
+from layertracer.images import codec_reach, pixel_block
 from layertracer.labels import label_boxes
 from layertracer.opencv import single_threaded
 from layertracer.vectorize.ramps import COLOUR_TOL
@@ -74,9 +74,24 @@ class DecomposeOptions:
 def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = DecomposeOptions()) -> list[np.ndarray]:
     """Cumulative creation frames (creation order) of a flat image; the last frame is the (resized) input.
 
-    RGB in gives RGB frames drawn on white; RGBA in gives RGBA frames on a transparent canvas.
+    RGB in gives RGB frames drawn on white; RGBA in gives RGBA frames on a transparent canvas. Pixel art saved
+    large (an exact nearest-neighbour enlargement, see `images.pixel_block`) is decomposed at its own pixels and
+    its frames enlarged back as far as `trace_px` allows: what later shapes hide is completed block by block, with
+    the same stair-stepped edges as the rest, not with the 45-degree chamfers of a hull at the enlarged size.
     """
     _check_input(image, frames)
+    block = pixel_block(image)
+    if block == 1:
+        return _decompose(image, frames, options)
+    # Sizes in pixels keep meaning the image's pixels.
+    options = replace(options, min_region_px=max(1, options.min_region_px // block**2), halo_px=options.halo_px / block)
+    out = _decompose(np.ascontiguousarray(image[::block, ::block]), frames, options)
+    longest = max(out[0].shape[:2])
+    scale = min(block, max(1, (options.trace_px or block * longest) // longest))
+    return [cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST) for frame in out]
+
+
+def _decompose(image: np.ndarray, frames: int, options: DecomposeOptions) -> list[np.ndarray]:
     has_alpha = image.shape[2] == 4
     traced = _resize_longest(image, options.trace_px)
     rgba = traced if has_alpha else cv2.cvtColor(traced, cv2.COLOR_RGB2RGBA)  # opaque: alpha 255

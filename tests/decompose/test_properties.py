@@ -38,6 +38,26 @@ def test_frames_are_as_many_as_asked_and_the_last_is_the_image(icon: RandomIcon,
 
 
 @PROPERTY
+@given(st.integers(8, 14), st.integers(8, 14), st.integers(2, 9), st.integers(0, 2**32 - 1), FRAMES, st.booleans())
+def test_pixel_art_saved_large_is_decomposed_in_whole_blocks(
+    height: int, width: int, block: int, seed: int, frames: int, alpha: bool
+):
+    """Every frame of an enlarged sprite is made of the sprite's blocks, and the last is the image."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (4, 4 if alpha else 3), dtype=np.uint8)
+    if alpha:
+        palette[:, 3] = (0, 255, 255, 140)
+    sprite = palette[rng.choice(4, (height, width), p=(0.4, 0.3, 0.2, 0.1))]
+    image = np.repeat(np.repeat(sprite, block, axis=0), block, axis=1)
+    out = decompose_image(image, frames)
+    assert len(out) == frames and all(f.shape == image.shape for f in out)
+    for frame in out:
+        assert np.array_equal(frame, np.repeat(np.repeat(frame[::block, ::block], block, axis=0), block, axis=1))
+    seen = image[..., 3] > 0 if alpha else np.ones(image.shape[:2], bool)
+    assert np.array_equal(out[-1][seen], image[seen])
+
+
+@PROPERTY
 @given(icons(min_shape_px=5, opaque=True), FRAMES)
 def test_the_model_free_path_draws_every_shape_in_its_colour(icon: RandomIcon, frames: int):
     image = icon.frames[-1]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from layertracer import decompose
 from layertracer.decompose import DecomposeOptions, decompose_image
 from layertracer.decompose.frames import assign_steps
 from layertracer.errors import ImageError
@@ -130,6 +132,26 @@ def test_layered_svg_of_the_frames_renders_the_input(scene, paths) -> None:
     assert layered.n_paths == paths
 
 
+def test_pixel_art_saved_large_keeps_its_stairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 16 px sprite enlarged 16x: decomposed at its own pixels, a shape that a later one covers is completed
+    block by block; completed at 256 px, its hull's 45-degree chamfers trace as lobes that show (4x the error)."""
+    blocks = np.full((16, 16, 3), 255, np.uint8)
+    yy, xx = np.mgrid[:16, :16]
+    blocks[(yy - 8.5) ** 2 + (xx - 7.5) ** 2 <= 36] = (230, 160, 40)  # a disc of blocks
+    blocks[9:14, 3:13] = (40, 90, 200)  # a box over its lower part
+    blocks[5, 5] = blocks[5, 9] = (20, 20, 20)  # two one-block eyes
+    image = np.repeat(np.repeat(blocks, 16, axis=0), 16, axis=1)
+
+    def error() -> float:
+        layered = vectorize_frames(decompose_image(image, 4), TraceOptions().for_exact_frames())
+        assert layered.n_paths == 4  # disc, box and the eyes (one compound path), on white
+        return mse(render_svg(layered.svg, 256, 256), image)
+
+    ours = error()
+    monkeypatch.setattr(decompose, "pixel_block", lambda image: 1)
+    assert ours < 3e-5 and ours < error() / 2
+
+
 def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -147,7 +169,8 @@ def test_palette_and_16_bit_images_decompose_through_the_loader() -> None:
 
 
 def test_large_images_are_downscaled_to_the_trace_size() -> None:
-    image = np.repeat(np.repeat(disc_on_square_on_background(), 5, axis=0), 10, axis=1)  # 640 x 1280
+    # 640 x 1280, smoothly enlarged (a nearest-neighbour enlargement would be pixel art: its own blocks are traced)
+    image = cv2.resize(disc_on_square_on_background(), (1280, 640), interpolation=cv2.INTER_LINEAR)
     frames = decompose_image(image, 4, DecomposeOptions(trace_px=320))
     assert frames[0].shape == (160, 320, 3)
 

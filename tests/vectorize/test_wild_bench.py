@@ -12,7 +12,7 @@ from benchmarks.common import load_icons
 from benchmarks.plots import plot_class_ratios
 from benchmarks.wild_quality import Sample, degrade_grid, measure, samples, summary
 from layertracer.grid import GridSpec, split_grid
-from layertracer.images import decode_image, encode_png
+from layertracer.images import decode_image, encode_png, pixel_block
 
 
 def test_degraded_grids_are_seeded_and_keep_the_last_cell_in_place(bench_dir):
@@ -71,9 +71,9 @@ def test_the_unseen_wild_set_is_laid_out_like_the_bench_and_skips_the_bench_name
     (bench / "icons" / "dev" / "noto__taken.svg").write_text("<svg/>")
     written = make(iconify, tmp_path / "out", 2, 3, bench)
     assert written == {cls: 2 for cls in ("gradient", "line", "logo", "small", "_reference/jpeg", "jpeg",
-                                          "transparent")}
+                                          "transparent", "pixel")}
     root = tmp_path / "out" / "wild" / "dev"
-    sizes = {"gradient": 512, "line": 256, "logo": 512, "small": 64, "jpeg": 512, "transparent": 512}
+    sizes = {"gradient": 512, "line": 256, "logo": 512, "small": 64, "jpeg": 512, "transparent": 512, "pixel": 512}
     for cls, px in sizes.items():
         for path in (root / cls).iterdir():
             assert "taken" not in path.name
@@ -81,6 +81,7 @@ def test_the_unseen_wild_set_is_laid_out_like_the_bench_and_skips_the_bench_name
             assert image.size == (px, px) and image.mode == ("RGBA" if cls == "transparent" else "RGB")
             if cls == "jpeg":
                 assert path.suffix == ".jpg" and (root / "_reference" / "jpeg" / f"{path.stem}.png").is_file()
+    assert all(pixel_block(decode_image(path.read_bytes())) == 16 for path in (root / "pixel").iterdir())
     line = np.asarray(Image.open(next((root / "line").iterdir())))
     pixels = line.reshape(-1, 3)
     assert (pixels < 200).all(axis=1).any() and not (pixels == 0).all(axis=1).any()  # an ink, not currentColor's black
