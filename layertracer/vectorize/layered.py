@@ -15,6 +15,7 @@ import numpy as np
 
 from layertracer.errors import GridError
 from layertracer.grid import GridSpec, split_grid
+from layertracer.images import pixel_block
 from layertracer.opencv import single_threaded
 from layertracer.vectorize.coverage import StepCrop, crop_step, layer_raster
 from layertracer.vectorize.edges import FIELD_MARGIN_PX, snap_paths
@@ -51,6 +52,7 @@ class TraceOptions:
     traces the frames' long side within `TRACE_BUDGET_PX` (at least 1). That is exact frames' default: an image
     of 512 px or more is traced at 1x, where snapping does most of what 2x would, and a smaller one costs at
     most what a 512 px icon does (a 64 px icon: 8x) for its edges' sake, where 1x would leave it polygonal.
+    Exact frames of pixel art (`images.pixel_block`) are traced at 2x at least (see `vectorize_frames`).
     `snap_edges` moves each traced outline onto the 0.5 iso-line of its coverage (edges.py): far closer edges at
     any upscale for a quarter to a third more time; off, outlines stay on the (upscaled) pixel grid.
     """
@@ -191,6 +193,11 @@ def vectorize_frames(
 
     height, width = prepared[-1].shape[:2]
     upscale = options.upscale_for(width, height)
+    if options.masks.exact and options.upscale is None and pixel_block(prepared[-1]) > 1:
+        # Pixel art: each fill reaches a pixel under the fills drawn after it, and on a long block edge vtracer
+        # straightens that one-pixel step away by moving the whole edge out a pixel. At 2x the step is half a
+        # frame pixel and snapping brings the edge back onto the block grid.
+        upscale = max(upscale, 2)
     trace = partial(trace_step, upscale=upscale, settings=options.vtracer, snap_edges=options.snap_edges)
     layers = map_in_workers(trace, steps(), options.workers, cost=_box_area)
     box = box or (0, 0, width, height)

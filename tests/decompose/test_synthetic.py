@@ -132,24 +132,37 @@ def test_layered_svg_of_the_frames_renders_the_input(scene, paths) -> None:
     assert layered.n_paths == paths
 
 
-def test_pixel_art_saved_large_keeps_its_stairs(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A 16 px sprite enlarged 16x: decomposed at its own pixels, a shape that a later one covers is completed
-    block by block; completed at 256 px, its hull's 45-degree chamfers trace as lobes that show (4x the error)."""
+def enlarged_sprite(block: int) -> np.ndarray:
+    """A 16 px sprite, a disc of blocks with a box over its lower part and two one-block eyes, enlarged `block`x."""
     blocks = np.full((16, 16, 3), 255, np.uint8)
     yy, xx = np.mgrid[:16, :16]
-    blocks[(yy - 8.5) ** 2 + (xx - 7.5) ** 2 <= 36] = (230, 160, 40)  # a disc of blocks
-    blocks[9:14, 3:13] = (40, 90, 200)  # a box over its lower part
-    blocks[5, 5] = blocks[5, 9] = (20, 20, 20)  # two one-block eyes
-    image = np.repeat(np.repeat(blocks, 16, axis=0), 16, axis=1)
+    blocks[(yy - 8.5) ** 2 + (xx - 7.5) ** 2 <= 36] = (230, 160, 40)
+    blocks[9:14, 3:13] = (40, 90, 200)
+    blocks[5, 5] = blocks[5, 9] = (20, 20, 20)
+    return np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)
 
-    def error() -> float:
-        layered = vectorize_frames(decompose_image(image, 4), TraceOptions().for_exact_frames())
-        assert layered.n_paths == 4  # disc, box and the eyes (one compound path), on white
-        return mse(render_svg(layered.svg, 256, 256), image)
 
-    ours = error()
+def sprite_error(image: np.ndarray, upscale: int | None = None) -> float:
+    layered = vectorize_frames(decompose_image(image, 4), TraceOptions().with_upscale(upscale).for_exact_frames())
+    assert layered.n_paths == 4  # disc, box and the eyes (one compound path), on white
+    return mse(render_svg(layered.svg, *image.shape[1::-1]), image)
+
+
+def test_pixel_art_saved_large_keeps_its_stairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decomposed at its own pixels, a shape that a later one covers is completed block by block; completed at
+    the enlarged size, its hull's 45-degree chamfers trace as lobes that show (4x the error)."""
+    image = enlarged_sprite(16)
+    ours = sprite_error(image)
     monkeypatch.setattr(decompose, "pixel_block", lambda image: 1)
-    assert ours < 3e-5 and ours < error() / 2
+    assert ours < 3e-5 and ours < sprite_error(image) / 2
+
+
+def test_pixel_art_is_traced_at_2x_at_least() -> None:
+    """At 512 px (1x by the trace budget), vtracer straightens the pixel each fill reaches under the next away
+    along long block edges; at 2x snapping puts them back on the block grid. An explicit upscale is kept."""
+    image = enlarged_sprite(32)
+    ours = sprite_error(image)
+    assert ours < 2e-5 and ours < sprite_error(image, upscale=1) / 2
 
 
 def _png(image: Image.Image) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from layertracer.cli import main
@@ -56,6 +57,7 @@ def test_a_non_square_image_row_keeps_a_grid_that_vectorize_grid_reads(tmp_path:
 def test_an_image_row_traced_smaller_than_it_came_keeps_its_size_in_the_svg(tmp_path: Path) -> None:
     icon = np.full((1200, 1600, 3), 255, np.uint8)
     icon[200:1000, 400:1200] = (30, 90, 200)
+    icon = cv2.GaussianBlur(icon, (3, 3), 0)  # anti-aliased: hard edges on a 200 px grid would be pixel art
     source = tmp_path / "wide.png"
     source.write_bytes(encode_png(icon))
     row = empty_row(str(tmp_path / "m.jsonl"), 0) | {"id": "wide", "kind": "image", "image": str(source), "frames": 4}
