@@ -1,4 +1,4 @@
-"""Label maps (an integer id per pixel): where each id lies.
+"""Label maps (an integer id per pixel): where each id lies and which ids touch.
 
 Flat artwork's label maps are long runs of one id, so each id's rows and columns are read off the runs' first
 pixels rather than off every pixel: a tenth of the work on the benchmark icons.
@@ -31,3 +31,11 @@ def label_boxes(labels: np.ndarray, n: int) -> np.ndarray:
     boxes[~rows.any(axis=1)] = (h, w, 0, 0)
     return boxes
 
+
+def boundary_keys(region_map: np.ndarray, n: int) -> np.ndarray:
+    """One key a * n + b per pixel edge between two regions a and b (left/top side first)."""
+    pairs = []
+    for a, b in ((region_map[:, :-1], region_map[:, 1:]), (region_map[:-1, :], region_map[1:, :])):
+        differ = a != b
+        pairs.append(a[differ].astype(np.int64) * n + b[differ])
+    return np.concatenate(pairs)

@@ -87,7 +87,7 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     options = replace(options, min_region_px=max(1, options.min_region_px // block**2), halo_px=options.halo_px / block)
     out = _decompose(np.ascontiguousarray(image[::block, ::block]), frames, options)
     longest = max(out[0].shape[:2])
-    scale = min(block, max(1, (options.trace_px or block * longest) // longest))
+    scale = block if options.trace_px is None else min(block, max(1, options.trace_px // longest))
     return [cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST) for frame in out]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from layertracer.decompose.stacking import boundary_keys
+from layertracer.labels import boundary_keys
 
 _CHOICES = 3  # a blend pixel tries its three nearest fills in turn, then the nearest region whatever its colour
 

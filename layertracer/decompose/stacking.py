@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from layertracer.labels import boundary_keys
+
 _MIN_EVIDENCE = 0.05  # hull-overlap difference below which two neighbours are considered unordered
 _OUTLINE_SLACK = 0.5  # spilled pixels per pixel of outline tolerated when fitting a rectangle or circle (edges)
 _ENCLOSED = 0.9  # share of a region's outline along one neighbour that makes it lie in that neighbour's hole
@@ -50,15 +52,6 @@ def convex_hulls(region_map: np.ndarray, boxes: np.ndarray) -> list[RegionHull |
         cv2.fillConvexPoly(filled, hull, 1)
         hulls.append(RegionHull(y0, x0, (filled | crop).astype(bool), hull + np.int32([x0, y0])))
     return hulls
-
-
-def boundary_keys(region_map: np.ndarray, n: int) -> np.ndarray:
-    """One key a * n + b per pixel edge between two regions a and b (left/top side first)."""
-    pairs = []
-    for a, b in ((region_map[:, :-1], region_map[:, 1:]), (region_map[:-1, :], region_map[1:, :])):
-        differ = a != b
-        pairs.append(a[differ].astype(np.int64) * n + b[differ])
-    return np.concatenate(pairs)
 
 
 def adjacency(region_map: np.ndarray, n: int) -> np.ndarray:

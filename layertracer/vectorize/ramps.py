@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from layertracer.labels import boundary_keys
 from layertracer.vectorize.gradients import (
     QUANTIZATION_VAR,
     Gradient,
@@ -154,12 +155,10 @@ def _worth_fitting(moments: Moments, noise: float) -> bool:
 
 def _adjacent_pairs(labels: np.ndarray, n: int) -> np.ndarray:
     """Distinct pairs (a < b) of regions (both > 0, below n) that touch along a pixel edge, in order."""
-    keys = []
-    for a, b in ((labels[:, :-1], labels[:, 1:]), (labels[:-1, :], labels[1:, :])):
-        touch = (a != b) & (a > 0) & (b > 0)
-        a, b = a[touch].astype(np.int64), b[touch].astype(np.int64)
-        keys.append(np.minimum(a, b) * n + np.maximum(a, b))  # one number per pair, ordered as the pairs are
-    keys = np.unique(np.concatenate(keys))
+    keys = boundary_keys(labels, n)
+    a, b = keys // n, keys % n
+    touch = (a > 0) & (b > 0)
+    keys = np.unique(np.minimum(a[touch], b[touch]) * n + np.maximum(a[touch], b[touch]))  # ordered as pairs are
     return np.stack([keys // n, keys % n], -1)
 
 
