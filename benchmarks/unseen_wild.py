@@ -13,6 +13,8 @@ as `../shared/bench/README.md` says the bench's were made, into a folder laid ou
   512 px as JPEG quality 80 (its clean render in `_reference/jpeg/`), 512 px RGBA on a transparent canvas
 - `pixel` (a class the bench does not have, for `wild_quality --classes pixel`): flat icons rendered at 32 px on
   white and enlarged 16x by nearest neighbour to 512 px, pixel art as sprite sheets and game assets store it
+- `noisy` (a probe class too): flat icons at 512 px on white with Gaussian noise of sigma 3 added, as a generated
+  icon or a scan comes (the degraded grids' grain), saved as PNG; their clean renders in `_reference/noisy/`
 
     .venv/bin/python -m benchmarks.unseen_wild --iconify DIR/node_modules/@iconify-json --out OUT [--per-class 10]
     .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent,pixel
@@ -26,9 +28,11 @@ import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from benchmarks.common import DEFAULT_BENCH
+from benchmarks.wild_quality import NOISE_SIGMA  # the degraded grids' grain, for the `noisy` class
 from layertracer.metrics import render_svg
 
 FLAT_SETS = ("twemoji", "noto", "fluent-emoji-flat", "flat-color-icons")
@@ -63,7 +67,8 @@ def render(body: str, width: float, height: float, px: int, margin: float, on_wh
 
 
 def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> dict[str, int]:
-    """Write the six classes and the pixel-art probe under `out/wild/dev/`; the files written per class."""
+    """Write the six classes and the probes (pixel art, noisy icons) under `out/wild/dev/`; the files written per
+    class."""
     rng = random.Random(seed)
     taken = bench_names(bench)
     root = out / "wild" / "dev"
@@ -94,7 +99,19 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
     save("jpeg", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in jpeg), ".jpg", quality=80)
     save("transparent", ((n, render(b, w, h, 512, MARGIN, on_white=False)) for n, b, w, h in transparent))
     save("pixel", ((n, render(b, w, h, 32, MARGIN).resize((512, 512), Image.NEAREST)) for n, b, w, h in pixel))
+    # Drawn last, so that the classes above keep the icons they had before this one came.
+    noisy = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS
+             for n, b, w, h in first(source, lambda body: not any(k in body for k in ("Gradient", "mask", "<use")))]
+    noisy = rng.sample(noisy, min(per_class, len(noisy)))
+    save("_reference/noisy", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in noisy))
+    grain = np.random.default_rng(seed)
+    save("noisy", ((n, _with_noise(render(b, w, h, 512, MARGIN), NOISE_SIGMA, grain)) for n, b, w, h in noisy))
     return written
+
+
+def _with_noise(image: Image.Image, sigma: float, rng: np.random.Generator) -> Image.Image:
+    pixels = np.asarray(image, np.float64)
+    return Image.fromarray(np.clip(np.round(pixels + rng.normal(0, sigma, pixels.shape)), 0, 255).astype(np.uint8))
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--flatten", type=int, default=0, metavar="N",
         help="snap pixels within N levels of their flat colour to it: keeps JPEG/WebP noise out of the layers "
-        "(default: 0, the last frame is the image exactly; 16 suits JPEG icons)",
+        "(default: 0; noise the image itself measures is snapped away anyway; 16 suits JPEG icons)",
     )
     parser.add_argument("--workers", type=int, default=None, help="processes for a directory (default: all cores)")
     cliopts.add_trace_options(parser)

@@ -14,7 +14,7 @@ import numpy as np
 
 from layertracer.decompose.frames import assign_steps, paint_frames
 from layertracer.decompose.lossy import rebuild_edges
-from layertracer.decompose.palette import premultiply, segment, unpremultiply
+from layertracer.decompose.palette import Segmentation, premultiply, segment, unpremultiply
 from layertracer.decompose.stacking import (
     RegionHull,
     ShapeMask,
@@ -30,9 +30,17 @@ from layertracer.grid import FRAME_COUNTS
 from layertracer.images import codec_reach, pixel_block
 from layertracer.labels import label_boxes
 from layertracer.opencv import single_threaded
+from layertracer.vectorize.noise import image_noise, noise_tolerance
 from layertracer.vectorize.ramps import COLOUR_TOL
 
 __all__ = ["DecomposeOptions", "decompose_image"]
+
+# The share of a noisy image's fill pixels that must lie within its noise's reach of their fill for the noise to
+# explain the picture (see `_segment_noisy`): noise leaves out next to none, edges a few percent of an icon.
+NOISE_EXPLAINS = 0.9
+# Noise that spreads one fill's pixels over half the colour range leaves no fill to find: the picture is taken as
+# it is (a field of random colours, a pattern drawn pixel by pixel).
+MAX_NOISE_TOL = 127
 
 
 @dataclass(frozen=True)
@@ -95,12 +103,8 @@ def _decompose(image: np.ndarray, frames: int, options: DecomposeOptions) -> lis
     has_alpha = image.shape[2] == 4
     traced = _resize_longest(image, options.trace_px)
     rgba = traced if has_alpha else cv2.cvtColor(traced, cv2.COLOR_RGB2RGBA)  # opaque: alpha 255
-
     halo_reach = options.halo_px * traced.shape[0] / image.shape[0]  # the smear shrinks with the image
-    seg = segment(
-        rgba, has_alpha, options.colour_tol, options.flat_tol, options.min_region_px, options.max_colours,
-        options.max_regions, halo_reach,
-    )
+    seg, options = _segment_noisy(rgba, has_alpha, options, halo_reach, image_noise(traced))
     n = len(seg.areas)
     boxes = label_boxes(seg.region_map, n)
     hulls = convex_hulls(seg.region_map, boxes)
@@ -113,13 +117,56 @@ def _decompose(image: np.ndarray, frames: int, options: DecomposeOptions) -> lis
     rank[order] = np.arange(len(order))
     steps = assign_steps(elements, seg.areas, frames)
     shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching)
-    colours = seg.colours.copy()
-    colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
+    colours = _canvas_first(seg.colours, has_alpha)
     if halo_reach > 0 and not has_alpha:
         traced = rebuild_edges(traced, seg.region_map, colours, ~seg.ramps, halo_reach, options.colour_tol)
     if options.flatten_tol:
-        traced = flatten_fills(traced, seg.region_map, colours, options.flatten_tol)
+        traced = flatten_fills(traced, seg.region_map, colours, options.flatten_tol, seg.ramps)
     return paint_frames(traced, seg.region_map, colours, order, steps, shapes, frames)
+
+
+def _segment(rgba: np.ndarray, has_alpha: bool, options: DecomposeOptions, halo_reach: float) -> Segmentation:
+    return segment(
+        rgba, has_alpha, options.colour_tol, options.flat_tol, options.min_region_px, options.max_colours,
+        options.max_regions, halo_reach,
+    )
+
+
+def _segment_noisy(
+    rgba: np.ndarray, has_alpha: bool, options: DecomposeOptions, halo_reach: float, sigma: float
+) -> tuple[Segmentation, DecomposeOptions]:
+    """The image's regions, and the options that found them: noise of `sigma` is forgiven where it explains
+    the picture.
+
+    A noisy image (generated, photographed, scanned) is flat fills plus noise: colours and neighbours within
+    what the noise explains (`noise_tolerance`) are one fill, and pixels that near their fill take its colour.
+    Left noisy, every rim of a region that a later step borders would differ from the region's colour the frame
+    before, and the step that redraws it would grow by that pixel. Noise leaves next to every pixel of a fill
+    within that reach and anti-aliased edges are the rest, a few percent of an icon; where under NOISE_EXPLAINS
+    of the fills' pixels are (a photograph's texture and shading read as noise, but leave a quarter to a half
+    out), the estimate measured texture, not noise, and the image is segmented as it is.
+    """
+    tolerance = noise_tolerance(sigma)
+    if 0 < tolerance <= MAX_NOISE_TOL:
+        noisy = replace(
+            options, colour_tol=max(options.colour_tol, tolerance), flat_tol=max(options.flat_tol, tolerance),
+            flatten_tol=max(options.flatten_tol, tolerance),
+        )
+        seg = _segment(rgba, has_alpha, noisy, halo_reach)
+        counted = ~seg.ramps[seg.region_map]
+        if has_alpha:
+            counted &= seg.region_map > 0  # the transparent canvas has no colour to be near
+        near = _near_fills(rgba, _painted(_canvas_first(seg.colours, has_alpha), seg.region_map), tolerance)
+        if np.count_nonzero(near & counted) >= NOISE_EXPLAINS * np.count_nonzero(counted):
+            return seg, noisy
+    return _segment(rgba, has_alpha, options, halo_reach), options
+
+
+def _canvas_first(colours: np.ndarray, has_alpha: bool) -> np.ndarray:
+    """Region colours with the canvas's in row 0: transparent, or the white frames are drawn on."""
+    colours = colours.copy()
+    colours[0] = (0, 0, 0, 0) if has_alpha else (255, 255, 255, 255)
+    return colours
 
 
 def _complete_shapes(
@@ -142,15 +189,28 @@ def _complete_shapes(
     return shapes
 
 
-def flatten_fills(image: np.ndarray, region_map: np.ndarray, colours: np.ndarray, tolerance: int) -> np.ndarray:
-    """Pixels within `tolerance` (every channel) of their region's colour take that colour exactly.
+def flatten_fills(
+    image: np.ndarray, region_map: np.ndarray, colours: np.ndarray, tolerance: int, ramps: np.ndarray
+) -> np.ndarray:
+    """Pixels within `tolerance` (every channel) of their region's colour take that colour exactly; regions that
+    are colour `ramps` keep their pixels (their colour is only the ramp's mean).
 
-    Compression noise (JPEG, WebP) would otherwise reach the tracer as specks of change in every step;
-    anti-aliased edges and real detail differ by more and are kept.
+    Noise (a generated image's grain, a codec's) would otherwise reach the tracer as specks of change in every
+    step; anti-aliased edges and real detail differ by more and are kept.
     """
-    flat = np.take(colours[:, : image.shape[2]], region_map, axis=0)
-    near = cv2.absdiff(image, flat).max(axis=2) <= tolerance
+    flat = _painted(colours[:, : image.shape[2]], region_map)
+    near = _near_fills(image, flat, tolerance) & ~ramps[region_map]
     return cv2.copyTo(flat, near.view(np.uint8), image.copy())
+
+
+def _painted(colours: np.ndarray, region_map: np.ndarray) -> np.ndarray:
+    """Each pixel in its region's colour."""
+    return np.take(colours, region_map, axis=0)
+
+
+def _near_fills(image: np.ndarray, flat: np.ndarray, tolerance: int) -> np.ndarray:
+    """Pixels within `tolerance` (every channel) of `flat`, their regions' colours painted."""
+    return cv2.absdiff(image, flat).max(axis=2) <= tolerance
 
 
 def _own_shape(region_map: np.ndarray, rid: int, hull: RegionHull) -> ShapeMask:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from layertracer.images import flatten_on_white
+from layertracer.vectorize.gradients import noise_variance
 from layertracer.vectorize.masks import background_color
 
 SCALE_PX = 4  # noise is measured on 4x4-pixel means: JPEG keeps coarse grain and removes the fine
@@ -24,6 +25,8 @@ MAD_TO_SIGMA = 1.4826  # the median absolute deviation of a Gaussian is 0.6745 s
 # (99.7% of such pairs) a difference is noise, beyond it an edge or a change.
 NOISE_SPREAD = 3 * np.sqrt(2)
 EXACT_SHARE = 0.1
+# What `gradients.noise_variance` reads off a clean rendered ramp, its second differences a level from rounding
+ROUNDING_SIGMA = MAD_TO_SIGMA / np.sqrt(6.0)
 
 
 def frame_noise(frames: Sequence[np.ndarray]) -> float:
@@ -62,6 +65,39 @@ def frame_noise(frames: Sequence[np.ndarray]) -> float:
     # White noise of sigma gives block means of sigma / SCALE_PX, their Laplacian sqrt(20) times that (the
     # kernel's squared weights sum to 20), and a difference of two frames sqrt(2) times more.
     return float(min(deviations) * MAD_TO_SIGMA * SCALE_PX / np.sqrt(20 * 2))
+
+
+def image_noise(image: np.ndarray) -> float:
+    """Per-channel noise sigma (levels) of one image from its own pixels: 0 for a clean rendering.
+
+    A single image has no second frame to compare, but a rendering's fills repeat exactly, pixel after pixel,
+    while noise (a generated image's grain, a photograph's, a scan's) changes every pixel: the median second
+    difference along rows (`gradients.noise_variance`: ramps cancel, edges are too few to move a median) is 0
+    for the one and measures the other. A rendered ramp's rounding makes second differences of a level, so an
+    estimate no larger than that is a clean image; so is one whose pixels equal their neighbour as often as
+    `_exact` asks of a rendered frame (art drawn pixel by pixel: a sprite, a dithered palette). A noisy one is
+    measured where it is not clipped at 0 or 255 (clipping hides noise: a white background's would halve the
+    estimate); a clean one could not be, as black and white art has nothing unclipped but its edges.
+    """
+    rgb = np.ascontiguousarray(image[..., :3])
+    words = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+    same = words[:, 1:] == words[:, :-1]  # a pixel and its right neighbour, all three channels
+    flat = same[:, 1:] & same[:, :-1]
+    if image.shape[-1] == 4:
+        opaque = image[..., 3] == 255
+        counted = opaque[:, 2:] & opaque[:, 1:-1] & opaque[:, :-2]
+        flat, n_counted = flat & counted, np.count_nonzero(counted)
+    else:
+        opaque, n_counted = np.ones(image.shape[:2], bool), flat.size
+    if 2 * np.count_nonzero(flat) > n_counted:
+        return 0.0  # most pixels equal both neighbours (flat art): the median second difference is 0, known cheaply
+    if np.sqrt(noise_variance(rgb, opaque)) <= ROUNDING_SIGMA:
+        return 0.0
+    unclipped = opaque & (_unclipped(rgb) > 0)
+    pairs = unclipped[:, 1:] & unclipped[:, :-1]
+    if np.count_nonzero(same & pairs) >= EXACT_SHARE * np.count_nonzero(pairs):
+        return 0.0
+    return float(np.sqrt(max(noise_variance(rgb, opaque), noise_variance(rgb, unclipped))))
 
 
 def _exact(a: np.ndarray, b: np.ndarray, unclipped_a: np.ndarray, unclipped_b: np.ndarray, paper: np.ndarray) -> bool:

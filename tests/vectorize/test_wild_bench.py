@@ -71,9 +71,10 @@ def test_the_unseen_wild_set_is_laid_out_like_the_bench_and_skips_the_bench_name
     (bench / "icons" / "dev" / "noto__taken.svg").write_text("<svg/>")
     written = make(iconify, tmp_path / "out", 2, 3, bench)
     assert written == {cls: 2 for cls in ("gradient", "line", "logo", "small", "_reference/jpeg", "jpeg",
-                                          "transparent", "pixel")}
+                                          "transparent", "pixel", "_reference/noisy", "noisy")}
     root = tmp_path / "out" / "wild" / "dev"
-    sizes = {"gradient": 512, "line": 256, "logo": 512, "small": 64, "jpeg": 512, "transparent": 512, "pixel": 512}
+    sizes = {"gradient": 512, "line": 256, "logo": 512, "small": 64, "jpeg": 512, "transparent": 512, "pixel": 512,
+             "noisy": 512}
     for cls, px in sizes.items():
         for path in (root / cls).iterdir():
             assert "taken" not in path.name
@@ -82,6 +83,10 @@ def test_the_unseen_wild_set_is_laid_out_like_the_bench_and_skips_the_bench_name
             if cls == "jpeg":
                 assert path.suffix == ".jpg" and (root / "_reference" / "jpeg" / f"{path.stem}.png").is_file()
     assert all(pixel_block(decode_image(path.read_bytes())) == 16 for path in (root / "pixel").iterdir())
+    for path in (root / "noisy").iterdir():  # the clean render plus grain of the degraded grids' sigma
+        clean = decode_image((root / "_reference" / "noisy" / path.name).read_bytes()).astype(float)
+        grain = (decode_image(path.read_bytes()) - clean)[(clean > 20) & (clean < 235)]  # unclipped
+        assert path.suffix == ".png" and 2.7 < grain.std() < 3.3
     line = np.asarray(Image.open(next((root / "line").iterdir())))
     pixels = line.reshape(-1, 3)
     assert (pixels < 200).all(axis=1).any() and not (pixels == 0).all(axis=1).any()  # an ink, not currentColor's black
