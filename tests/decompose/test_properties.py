@@ -15,6 +15,7 @@ from layertracer.decompose import DecomposeOptions, decompose_image
 from layertracer.errors import GridError
 from layertracer.metrics import mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
+from layertracer.vectorize.noise import image_noise, noise_tolerance
 from tests.vectorize.random_icons import RandomIcon, assert_shapes_drawn, check_layered_svg, icons
 
 # Seeded (derandomize): the suite draws the same examples every run.
@@ -65,6 +66,25 @@ def test_the_model_free_path_draws_every_shape_in_its_colour(icon: RandomIcon, f
     result = vectorize_frames(decompose_image(image, frames), TraceOptions().for_exact_frames())
     check_layered_svg(result.svg, frames, width, height)
     assert_shapes_drawn(icon, render_svg(result.svg, width, height))
+
+
+@PROPERTY
+@given(icons(min_side=8), FRAMES, st.floats(0.5, 40.0), st.integers(0, 2**32 - 1))
+def test_noisy_images_decompose_and_trace_and_move_no_pixel_beyond_the_noise(
+    icon: RandomIcon, frames: int, sigma: float, seed: int
+):
+    """Any noise, on any icon: the frames come as asked, the layered SVG is valid, and the last frame moves no
+    pixel farther than the noise the image measures explains (flattened fills) - or none at all."""
+    image = icon.frames[-1].astype(np.float64)
+    image[..., :3] += np.random.default_rng(seed).normal(0, sigma, image[..., :3].shape)
+    image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    out = decompose_image(image, frames)
+    assert len(out) == frames and all(f.shape == image.shape for f in out)
+    seen = image[..., 3] > 0 if image.shape[2] == 4 else np.ones(image.shape[:2], bool)
+    moved = np.abs(out[-1].astype(int) - image)[seen]
+    assert moved.size == 0 or moved.max() <= noise_tolerance(image_noise(image))
+    height, width = image.shape[:2]
+    check_layered_svg(vectorize_frames(out, TraceOptions().for_exact_frames()).svg, frames, width, height)
 
 
 @PROPERTY
