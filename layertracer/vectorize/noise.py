@@ -91,13 +91,14 @@ def image_noise(image: np.ndarray) -> float:
         opaque, n_counted = np.ones(image.shape[:2], bool), flat.size
     if 2 * np.count_nonzero(flat) > n_counted:
         return 0.0  # most pixels equal both neighbours (flat art): the median second difference is 0, known cheaply
-    if np.sqrt(noise_variance(rgb, opaque)) <= ROUNDING_SIGMA:
+    overall = noise_variance(rgb, opaque)
+    if np.sqrt(overall) <= ROUNDING_SIGMA:
         return 0.0
     unclipped = opaque & (_unclipped(rgb) > 0)
     pairs = unclipped[:, 1:] & unclipped[:, :-1]
     if np.count_nonzero(same & pairs) >= EXACT_SHARE * np.count_nonzero(pairs):
         return 0.0
-    return float(np.sqrt(max(noise_variance(rgb, opaque), noise_variance(rgb, unclipped))))
+    return float(np.sqrt(max(overall, noise_variance(rgb, unclipped))))
 
 
 def _exact(a: np.ndarray, b: np.ndarray, unclipped_a: np.ndarray, unclipped_b: np.ndarray, paper: np.ndarray) -> bool:
