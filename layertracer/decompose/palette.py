@@ -17,11 +17,11 @@ import numpy as np
 from layertracer.decompose.halos import absorb_halos, give_by_colour, region_colours
 from layertracer.images import flat_pixels
 from layertracer.labels import label_boxes
+from layertracer.vectorize.masks import PAPER_WHITE_TOL
 from layertracer.vectorize.ramps import find_ramps
 
 _BIN_SHIFT = 3  # 5 bits per channel for the palette histogram
 _TRANSPARENT_ALPHA = 16  # a palette colour with less alpha than this is the (transparent) canvas
-_WHITE_TOL = 24.0
 _N_BINS = 1 << 20
 _MAX_BINS = 2048
 
@@ -115,7 +115,7 @@ def canvas_colour_index(palette: np.ndarray, labels: np.ndarray, has_alpha: bool
     if has_alpha:
         transparent = np.flatnonzero(palette[:, 3] < _TRANSPARENT_ALPHA)
         return int(transparent[0]) if len(transparent) else None
-    white = np.flatnonzero(np.linalg.norm(palette - 255.0, axis=1) <= _WHITE_TOL)
+    white = np.flatnonzero(np.linalg.norm(palette - 255.0, axis=1) <= PAPER_WHITE_TOL)
     if len(white) == 0:
         return None
     border = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])

@@ -19,6 +19,11 @@ from layertracer.images import flatten_on_white
 ALIGN_SIZE_PX = 128  # frames are aligned at about this size, then the shift is confirmed at full size
 
 
+# How far (RGB distance) from white an exact drawing's paper may be: an off-white render or a JPEG's white, not a
+# tinted background (see `paper_color`; the decomposer's empty canvas is the same).
+PAPER_WHITE_TOL = 24.0
+
+
 @dataclass(frozen=True)
 class MaskOptions:
     """How tolerant the frame diff is; the defaults suit 350-512 px cells of flat icons."""
@@ -43,10 +48,17 @@ def background_color(frame: np.ndarray) -> np.ndarray:
 def paper_color(frame: np.ndarray, options: MaskOptions) -> np.ndarray | None:
     """The white (or near-white) paper an RGB frame is drawn on, or None if its border is coloured.
 
-    Only paper is background that can be dropped; a coloured full-bleed background is drawn content.
+    Only paper is background that can be dropped; a coloured full-bleed background is drawn content. A model's
+    paper drifts from cell to cell (`background_tolerance`); exact frames have the paper of the drawing they were
+    rendered from, white within `PAPER_WHITE_TOL`, which is also what the decomposer takes for its empty canvas:
+    a pale blue card behind an icon is drawn.
     """
     color = background_color(frame)
-    return color if int(np.abs(255 - color).max()) <= options.background_tolerance else None
+    if options.exact:
+        near = float(np.linalg.norm(255 - color)) <= PAPER_WHITE_TOL
+    else:
+        near = int(np.abs(255 - color).max()) <= options.background_tolerance
+    return color if near else None
 
 
 def normalize_backgrounds(frames: Sequence[np.ndarray], tolerance: int) -> list[np.ndarray]:

@@ -30,8 +30,8 @@ SQUARE = (20, 20, 84, 84)  # x0, y0, x1, y1
 DISC = (84, 70, 26)  # cx, cy, r: over the square's lower-right edge, partly on the background
 
 
-def disc_on_square_on_background() -> np.ndarray:
-    return _draw([("rect", ORANGE, SQUARE), ("disc", BLUE, DISC)], BACKGROUND)
+def disc_on_square_on_background(background: tuple = BACKGROUND) -> np.ndarray:
+    return _draw([("rect", ORANGE, SQUARE), ("disc", BLUE, DISC)], background)
 
 
 def ring_on_white() -> np.ndarray:

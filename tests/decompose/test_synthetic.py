@@ -132,6 +132,18 @@ def test_layered_svg_of_the_frames_renders_the_input(scene, paths) -> None:
     assert layered.n_paths == paths
 
 
+@pytest.mark.parametrize("background,paths", [((224, 242, 254), 3), ((250, 250, 250), 2)])
+def test_a_tinted_background_is_drawn_and_an_off_white_one_is_paper(background, paths) -> None:
+    """A pale blue card behind an icon (33 from white, within a model's paper drift of 40 a channel) is drawn; an
+    off-white render's paper is not, as the decomposer's empty canvas is white within 24."""
+    image = disc_on_square_on_background(background)
+    layered = vectorize_frames(decompose_image(image, 4), TraceOptions().for_exact_frames())
+    rendered = render_svg(layered.svg, image.shape[1], image.shape[0])
+    drawn = background if paths == 3 else WHITE  # paper is left to the page the SVG is shown on
+    assert layered.n_paths == paths and close(colour_at(rendered, 3, 3), drawn, 2)
+    assert mse(rendered, disc_on_square_on_background(drawn)) < 3e-4
+
+
 def enlarged_sprite(block: int) -> np.ndarray:
     """A 16 px sprite, a disc of blocks with a box over its lower part and two one-block eyes, enlarged `block`x."""
     blocks = np.full((16, 16, 3), 255, np.uint8)
