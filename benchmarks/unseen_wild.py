@@ -15,6 +15,8 @@ as `../shared/bench/README.md` says the bench's were made, into a folder laid ou
   white and enlarged 16x by nearest neighbour to 512 px, pixel art as sprite sheets and game assets store it
 - `noisy` (a probe class too): flat icons at 512 px on white with Gaussian noise of sigma 3 added, as a generated
   icon or a scan comes (the degraded grids' grain), saved as PNG; their clean renders in `_reference/noisy/`
+- `hairline` (a probe class too): tabler stroke icons in one dark colour at 256 px with strokes of 1.6 px
+  (stroke-width 0.15 of their 24 units), as technical drawings and thin-line icon styles are drawn
 
     .venv/bin/python -m benchmarks.unseen_wild --iconify DIR/node_modules/@iconify-json --out OUT [--per-class 10]
     .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent,pixel
@@ -67,8 +69,8 @@ def render(body: str, width: float, height: float, px: int, margin: float, on_wh
 
 
 def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> dict[str, int]:
-    """Write the six classes and the probes (pixel art, noisy icons) under `out/wild/dev/`; the files written per
-    class."""
+    """Write the six classes and the probes (pixel art, noisy icons, hairlines) under `out/wild/dev/`; the files
+    written per class."""
     rng = random.Random(seed)
     taken = bench_names(bench)
     root = out / "wild" / "dev"
@@ -106,7 +108,16 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
     save("_reference/noisy", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in noisy))
     grain = np.random.default_rng(seed)
     save("noisy", ((n, _with_noise(render(b, w, h, 512, MARGIN), NOISE_SIGMA, grain)) for n, b, w, h in noisy))
+    hairlines = first("tabler", lambda body: True)
+    save("hairline", ((f"tabler__{n}", render(_hairline(b, rng.choice(INKS)), w, h, 256, 0.0))
+                      for n, b, w, h in hairlines))
     return written
+
+
+def _hairline(body: str, ink: str) -> str:
+    """A tabler icon's body in `ink` with strokes of 0.15 of its 24 units (1.6 px at 256 px)."""
+    body = body.replace('stroke-width="2"', "").replace("currentColor", ink)
+    return '<g stroke-width="0.15">' + body + "</g>"
 
 
 def _with_noise(image: Image.Image, sigma: float, rng: np.random.Generator) -> Image.Image:

@@ -21,7 +21,7 @@ from layertracer.vectorize.gradients import Gradient
 from layertracer.vectorize.palette import clean_colors
 from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
-EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim can reach
+EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim can reach (and what it did not change)
 PAD_PX = 3
 
 
@@ -159,7 +159,10 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     index, colors = fills.index, fills.colors
 
     coverage = solid.astype(np.float32)
-    band = np.flatnonzero((distance <= EDGE_BAND_PX) & ~solid)
+    # Edge pixels: the rim around the solid pixels, and every changed pixel that is not solid. A stroke under
+    # ~2 px wide, anti-aliased, has a solid pixel only where it happens to be 3 px wide; the rest of it lies
+    # farther than the rim reaches, and its coverage, read off its colour, is what draws it at all.
+    band = np.flatnonzero(((distance <= EDGE_BAND_PX) | step.changed) & ~solid)
     coverage.ravel()[band] = _coverage(_rows(old, band), _rows(new, band), fill_colors(fills, band))
     opacities: dict[int, float] = {}
     if step.over.shape[-1] == 4:
