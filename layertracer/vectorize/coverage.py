@@ -18,7 +18,7 @@ import numpy as np
 from layertracer.images import flat_pixels, flatten_on_white
 from layertracer.labels import label_boxes
 from layertracer.vectorize.gradients import Gradient
-from layertracer.vectorize.palette import clean_colors
+from layertracer.vectorize.palette import CleanColors, clean_colors
 from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim can reach (and what it did not change)
@@ -131,15 +131,23 @@ def crop_step(
 
 def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     """The step's pixels as clean colours with sub-pixel edges, `upscale` times the frame's size."""
-    solid = core(step.changed)
     old = flatten_on_white(step.under)
     new = flatten_on_white(step.over)
-    inside = np.flatnonzero(solid)  # pixels are addressed by their flat index, row-major, throughout
+    flat = flat_pixels(new).ravel()
 
-    # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath. A flat
-    # fill is told from an edge blend by where it lies, not only by its colour (translucent steam over white).
-    flat = flat_pixels(new).ravel()[inside]
-    clean = clean_colors(_rows(new, inside), _rows(old, inside), step.base, flat, step.exact)
+    def cleaned(solid: np.ndarray) -> tuple[np.ndarray, CleanColors]:
+        # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath. A flat
+        # fill is told from an edge blend by where it lies, not only by its colour (translucent steam over white).
+        inside = np.flatnonzero(solid)  # pixels are addressed by their flat index, row-major, throughout
+        return inside, clean_colors(_rows(new, inside), _rows(old, inside), step.base, flat[inside], step.exact)
+
+    solid = core(step.changed)
+    inside, clean = cleaned(solid)
+    if not (clean.drawn & clean.settled).any():
+        # No solid pixel settled: every stroke of the step is under ~2 px wide (a hairline drawing), or all it
+        # changed is a thin blend. Its fills are read off all the pixels it changed instead.
+        solid = step.changed.copy()
+        inside, clean = cleaned(solid)
     colors, keep = clean.table, clean.drawn & clean.settled
     if not keep.any():
         return None

@@ -142,3 +142,17 @@ def test_hairlines_are_drawn_where_no_solid_pixel_reaches():
     far[:, 40:145] = image[:, 40:145].min(axis=2) < 128  # the stroke's darker half, well away from the dot
     assert far.sum() > 100 and np.all(rendered[far].min(axis=1) < 160)
     assert result.n_paths == 1 and mse(rendered, image) < 2e-4
+
+
+def test_a_step_of_hairlines_alone_reads_its_fill_off_all_its_pixels():
+    """Tabler's saw wave with 1.6 px strokes: no pixel of it is solid and settled (3 px wide and one colour), so
+    the step had no fill to read coverage against and came out empty; its fill is now read off all it changed."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" viewBox="0 0 24 24"><path fill="none" '
+           'stroke="#1d4ed8" stroke-linecap="round" stroke-linejoin="round" stroke-width="0.15" '
+           'd="M3 12h5l4 8V4l4 8h5"/></svg>')
+    image = render_svg(svg, 256, 256)
+    result = vectorize_frames([image], TraceOptions().for_exact_frames())
+    rendered = render_svg(result.svg, 256, 256)
+    inked = image.min(axis=2) < 160
+    assert inked.sum() > 500 and np.all(rendered[inked].min(axis=1) < 200)
+    assert mse(rendered, image) < 3e-4
