@@ -21,7 +21,7 @@ from layertracer.vectorize.gradients import Gradient
 from layertracer.vectorize.palette import CleanColors, clean_colors
 from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
-EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim can reach (and what it did not change)
+EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim reaches (into unchanged pixels too)
 PAD_PX = 3
 
 

@@ -17,8 +17,6 @@ import numpy as np
 from layertracer.images import flatten_on_white
 
 ALIGN_SIZE_PX = 128  # frames are aligned at about this size, then the shift is confirmed at full size
-
-
 # How far (RGB distance) from white an exact drawing's paper may be: an off-white render or a JPEG's white, not a
 # tinted background (see `paper_color`; the decomposer's empty canvas is the same).
 PAPER_WHITE_TOL = 24.0
