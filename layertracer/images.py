@@ -158,6 +158,12 @@ def flat_pixels(image: np.ndarray, tolerance: int = 0) -> np.ndarray:
     return similar >= 3
 
 
+def colour_words(rgb: np.ndarray) -> np.ndarray:
+    """HxW uint32: each pixel of an HxWx3 uint8 image as one word (its RGB and an opaque alpha), so that two
+    colours compare in one operation."""
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+
+
 def pixel_block(image: np.ndarray, min_blocks: int = 8) -> int:
     """The side k of the square blocks an HxWx3/4 uint8 image is made of: k > 1 where it is an exact
     nearest-neighbour enlargement (pixel art saved large), every k x k block of the grid from (0, 0) one colour;
@@ -173,7 +179,7 @@ def pixel_block(image: np.ndarray, min_blocks: int = 8) -> int:
     if image.shape[2] == 4:
         words = np.where(image[..., 3:] > 0, image, 0).view(np.uint32)[..., 0]
     else:
-        words = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+        words = colour_words(image)
     columns = np.flatnonzero((words[:, 1:] != words[:, :-1]).any(axis=0)) + 1
     rows = np.flatnonzero((words[1:] != words[:-1]).any(axis=1)) + 1
     k = int(np.gcd.reduce(np.concatenate([columns, rows, [width, height]])))

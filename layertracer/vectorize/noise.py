@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from layertracer.images import flatten_on_white
+from layertracer.images import colour_words, flatten_on_white
 from layertracer.vectorize.gradients import noise_variance
 from layertracer.vectorize.masks import background_color
 
@@ -80,7 +80,7 @@ def image_noise(image: np.ndarray) -> float:
     estimate); a clean one could not be, as black and white art has nothing unclipped but its edges.
     """
     rgb = np.ascontiguousarray(image[..., :3])
-    words = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+    words = colour_words(rgb)
     same = words[:, 1:] == words[:, :-1]  # a pixel and its right neighbour, all three channels
     flat = same[:, 1:] & same[:, :-1]
     if image.shape[-1] == 4:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from layertracer.images import colour_words
 from layertracer.labels import boundary_keys
 from layertracer.vectorize.gradients import (
     QUANTIZATION_VAR,
@@ -122,7 +122,7 @@ def _near_fills(labels: np.ndarray, rgb: np.ndarray, inside: np.ndarray, fills: 
     table = np.full((len(fills), 4), 255, np.uint8)
     table[:, :3] = fills
     expected = np.take(table.view(np.uint32).ravel(), labels)
-    actual = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2RGBA).view(np.uint32)[..., 0]
+    actual = colour_words(rgb)
     off = (expected != actual) & inside
     if not off.any():
         return True
