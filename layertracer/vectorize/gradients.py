@@ -18,6 +18,10 @@ import numpy as np
 MAX_STOPS = 6  # stops per gradient tried (2..MAX_STOPS); each costs one `<stop>` element
 MAX_FIT_PIXELS = 2_000  # larger regions are fitted on a fixed random sample of their pixels
 QUANTIZATION_VAR = 1.0 / 12.0  # the variance uint8 rounding alone gives a pixel channel: the noise floor
+MAD_TO_SIGMA = 1.4826  # the median absolute deviation of a Gaussian is 0.6745 sigma
+# Second differences along a row have sqrt(6) times a pixel's noise (weights 1, -2, 1): a median of one level, what
+# a rendered ramp's rounding gives, reads as this sigma
+ROUNDING_SIGMA = MAD_TO_SIGMA / np.sqrt(6.0)
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def noise_variance(rgb: np.ndarray, inside: np.ndarray) -> float:
         return QUANTIZATION_VAR
     image = rgb.astype(np.float32)
     second = (image[:, :-2] - 2 * image[:, 1:-1] + image[:, 2:])[ok]
-    sigma = 1.4826 * float(np.median(np.abs(second))) / np.sqrt(6.0)
+    sigma = MAD_TO_SIGMA * float(np.median(np.abs(second))) / np.sqrt(6.0)
     return max(sigma * sigma, QUANTIZATION_VAR)
 
 

@@ -16,17 +16,14 @@ import cv2
 import numpy as np
 
 from layertracer.images import colour_words, flatten_on_white
-from layertracer.vectorize.gradients import noise_variance
+from layertracer.vectorize.gradients import MAD_TO_SIGMA, ROUNDING_SIGMA, noise_variance
 from layertracer.vectorize.masks import background_color
 
 SCALE_PX = 4  # noise is measured on 4x4-pixel means: JPEG keeps coarse grain and removes the fine
-MAD_TO_SIGMA = 1.4826  # the median absolute deviation of a Gaussian is 0.6745 sigma
 # Two pixels of one fill differ by noise of sigma * sqrt(2); within three of those standard deviations
 # (99.7% of such pairs) a difference is noise, beyond it an edge or a change.
 NOISE_SPREAD = 3 * np.sqrt(2)
 EXACT_SHARE = 0.1
-# What `gradients.noise_variance` reads off a clean rendered ramp, its second differences a level from rounding
-ROUNDING_SIGMA = MAD_TO_SIGMA / np.sqrt(6.0)
 
 
 def frame_noise(frames: Sequence[np.ndarray]) -> float:
