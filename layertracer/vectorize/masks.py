@@ -174,7 +174,9 @@ def _on_white(frame: np.ndarray) -> np.ndarray:
     """RGB as seen on white; RGBA frames keep alpha as a fourth 'colour', so fading counts as change."""
     if frame.shape[-1] == 3:
         return frame
-    return np.dstack([flatten_on_white(frame), frame[..., 3]])
+    seen = cv2.cvtColor(flatten_on_white(frame), cv2.COLOR_RGB2RGBA)
+    seen[..., 3] = frame[..., 3]
+    return seen
 
 
 def _within(diff: np.ndarray, tolerance: int) -> np.ndarray:
