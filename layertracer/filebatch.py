@@ -2,11 +2,14 @@
 
 The CLI's answer to "vectorize this folder" without Ray: a process pool (vtracer holds the GIL), each
 file's failure reported by name and the others finished. Any exception a file raises, not only a user error,
-is that file's one line: one bad file must not cost the rest of a folder.
+is that file's one line: one bad file must not cost the rest of a folder. The pool's processes come from a
+fork server, not forked from this process: a child forked after OpenCV's thread pool ran hangs in its first
+OpenCV call.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -50,7 +53,8 @@ def run_files(
                 _collect(failures, source, partial(job, source, target))
                 bar.update()
             return failures
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
             futures = {pool.submit(job, source, target): source for source, target in pairs}
             for future in as_completed(futures):
                 _collect(failures, futures[future], future.result)

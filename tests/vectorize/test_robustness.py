@@ -6,6 +6,8 @@ Property tests draw random icons (tests/vectorize/random_icons.py): shapes, colo
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -244,3 +246,23 @@ def test_a_folder_run_outlives_an_unexpected_exception(tmp_path, capsys, workers
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.svg", "c.svg"]
     assert filebatch.report_failures(failures, len(pairs)) == 1
     assert capsys.readouterr().err.splitlines()[-2:] == [failures[0][1], "1 of 3 files failed"]
+
+
+def test_a_folder_run_after_opencv_ran_on_its_thread_pool_finishes(tmp_path):
+    """A process forked after OpenCV's thread pool ran hangs in its first OpenCV call (the pool's condition
+    variables are copied mid-wait). A library user's process, or a test session, has usually run one."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for k in range(3):
+        (src / f"{k}.png").write_bytes(encode_png(np.full((24, 24, 3), 40 * k, np.uint8)))
+    script = (
+        "import sys, cv2, numpy as np\n"
+        "from layertracer.cli import main\n"
+        "cv2.setNumThreads(2)\n"
+        "cv2.GaussianBlur(np.zeros((1500, 1500, 3), np.uint8), (9, 9), 2)\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    command = [sys.executable, "-c", script, "vectorize", str(src), "-o", str(tmp_path / "out"), "--workers", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["0.svg", "1.svg", "2.svg"]
