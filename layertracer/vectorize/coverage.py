@@ -23,6 +23,10 @@ from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim reaches (into unchanged pixels too)
 PAD_PX = 3
+STROKE_TILE_PX = 4  # a stroke ink's ink is kept square by square of this side (see `stroke_coverage`)
+# A stroke up to 2 px wide changes a band up to 4 px wide (a pixel of blend either side): its ink lies on average
+# within 2 px of the band's outside.
+STROKE_REACH_PX = 2.0
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,9 @@ def crop_step(
     return StepCrop(under[box], over[box], changed[box], int(x0), int(y0), base, exact)
 
 
-def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
-    """The step's pixels as clean colours with sub-pixel edges, `upscale` times the frame's size."""
+def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRaster | None:
+    """The step's pixels as clean colours with sub-pixel edges, `upscale` times the frame's size. `strokes`: look
+    for the inks of strokes about a pixel wide (see `palette.stroke_inks`)."""
     old = flatten_on_white(step.under)
     new = flatten_on_white(step.over)
     flat = flat_pixels(new).ravel()
@@ -139,7 +144,8 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
         # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath. A flat
         # fill is told from an edge blend by where it lies, not only by its colour (translucent steam over white).
         inside = np.flatnonzero(solid)  # pixels are addressed by their flat index, row-major, throughout
-        return inside, clean_colors(_rows(new, inside), _rows(old, inside), step.base, flat[inside], step.exact)
+        colours, beneath = _rows(new, inside), _rows(old, inside)
+        return inside, clean_colors(colours, beneath, step.base, flat[inside], step.exact, strokes)
 
     solid = core(step.changed)
     inside, clean = cleaned(solid)
@@ -163,14 +169,17 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     )
     index_type = np.uint8 if len(colors) < 255 else np.uint16
     index = np.take(np.concatenate([[0], clean.row[keep] + 1]).astype(index_type), labels)
-    fills = ramp_fills(index, colors, new, anchor)  # the bands of a colour ramp as one gradient fill
+    # A stroke ink's pixels are all partly covered (see `palette.stroke_inks`): their colours vary with coverage,
+    # not along a ramp, and its solid pixels' coverage is read too.
+    inked = np.isin(index, clean.ink_rows + 1) if len(clean.ink_rows) else np.zeros_like(anchor)
+    fills = ramp_fills(index, colors, new, anchor & ~inked)  # the bands of a colour ramp as one gradient fill
     index, colors = fills.index, fills.colors
 
     coverage = solid.astype(np.float32)
     # Edge pixels: the rim around the solid pixels, and every changed pixel that is not solid. A stroke under
     # ~2 px wide, anti-aliased, has a solid pixel only where it happens to be 3 px wide; the rest of it lies
     # farther than the rim reaches, and its coverage, read off its colour, is what draws it at all.
-    band = np.flatnonzero(((distance <= EDGE_BAND_PX) | step.changed) & ~solid)
+    band = np.flatnonzero(((distance <= EDGE_BAND_PX) | step.changed) & (~solid | inked))
     coverage.ravel()[band] = _coverage(_rows(old, band), _rows(new, band), fill_colors(fills, band))
     opacities: dict[int, float] = {}
     if step.over.shape[-1] == 4:
@@ -187,6 +196,10 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     ramp = np.isin(index, np.add(list(fills.gradients), 1))  # a gradient blends no two fills inside it
     partner[ramp], share[ramp] = index[ramp], 1.0
     _partners_from_neighbours(index, partner, share, new, colors)
+    if len(clean.ink_rows):
+        if not _thin(np.where(inked, coverage, 0.0), step.changed):
+            return layer_raster(step, upscale, strokes=False)  # a soft highlight's blends, not a stroke's
+        coverage = stroke_coverage(coverage, inked, upscale)
     placed = np.where(_new_edges(old, new), coverage, np.nan)
     cover = FillCover(index.copy(), partner, share, placed, len(colors) + 1, step.x, step.y)
     if upscale > 1:
@@ -198,6 +211,47 @@ def layer_raster(step: StepCrop, upscale: int) -> LayerRaster | None:
     return LayerRaster(
         index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover, opacities=opacities
     )
+
+
+def _thin(ink: np.ndarray, changed: np.ndarray) -> bool:
+    """Whether the `ink` (coverage per pixel) lies on average within STROKE_REACH_PX of the outside of what the
+    step `changed`, as strokes about a pixel wide do. A soft highlight blends into what lies beneath at every
+    coverage, as a stroke's pixels do, but lies farther inside."""
+    outside = cv2.copyMakeBorder(changed.view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    depth = cv2.distanceTransform(outside, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    return float((ink * depth).sum()) <= STROKE_REACH_PX * float(ink.sum())
+
+
+def stroke_coverage(coverage: np.ndarray, strokes: np.ndarray, upscale: int) -> np.ndarray:
+    """`coverage` with the `strokes` pixels' scaled so that, upscaled bilinearly and cut at a half as every fill
+    is, each STROKE_TILE_PX square keeps as much of a stroke as its pixels show.
+
+    Cut at a half, a stroke narrower than its blends loses or gains ink with its profile: one a pixel wide that
+    straddles two pixels is two halves, the bilinear surface between them a plateau at a half that rounding keeps
+    or drops; one 1.6 px wide comes out 1.4. In each tile the stroke's upscaled coverage is cut instead at the
+    level that keeps its ink (its pixels' coverage summed): scaled by a half over that level, the cut and the
+    snapped outline (edges.py reads the same half) fall there.
+    """
+    height, width = coverage.shape
+    tiles_x = -(-width // STROKE_TILE_PX)
+    tile = (np.arange(height)[:, None] // STROKE_TILE_PX) * tiles_x + np.arange(width)[None, :] // STROKE_TILE_PX
+    inked = strokes & (coverage > 0)
+    n_tiles = tile.max() + 1
+    areas = np.bincount(tile[inked], weights=coverage[inked], minlength=n_tiles) * upscale**2
+    big = cv2.resize(coverage, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_LINEAR)
+    big_inked = cv2.resize(inked.view(np.uint8), None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+    big_tile = cv2.resize(tile.astype(np.int32), None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+    at = big_inked.view(bool) & (big > 0)
+    ids, values = big_tile[at], big[at]
+    order = np.lexsort((-values, ids))
+    ids, values = ids[order], values[order]
+    starts = np.searchsorted(ids, np.arange(n_tiles))
+    counts = np.bincount(ids, minlength=n_tiles)
+    keep = np.minimum(np.round(areas).astype(np.intp), counts)
+    level = np.full(n_tiles, 2.0, np.float32)  # a tile with less ink than one upscaled pixel keeps none
+    some = keep > 0
+    level[some] = np.maximum(values[(starts + keep - 1)[some]], 1.0 / 255.0)
+    return np.where(strokes, coverage * (0.5 / level[tile]), coverage).astype(np.float32)
 
 
 def fill_opacities(labels: np.ndarray, alpha: np.ndarray) -> dict[int, float]:

@@ -40,6 +40,7 @@ class CleanColors:
     settled: np.ndarray
     partner_row: np.ndarray
     share: np.ndarray
+    ink_rows: np.ndarray  # rows of `table` that are stroke inks (see `stroke_inks`), which no pixel shows unmixed
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class PairRuns:
 
 def clean_colors(
     colors: np.ndarray, beneath: np.ndarray, base: bool = False, flat: np.ndarray | None = None,
-    exact: bool = False,
+    exact: bool = False, strokes: bool = True,
 ) -> CleanColors:
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
 
@@ -112,6 +113,10 @@ def clean_colors(
         flat_pairs = flat_pairs * 2 > weights  # mostly inside flat fills
     flat_spacing = EXACT_SAME_COLOR if exact else PALETTE_SPACING
     palette = dominant_colors(colors, beneath, weights, bins, counts, flat_bins, flat_spacing)
+    if exact and strokes:
+        palette, flat_pairs, inks = _with_stroke_inks(palette, colors, beneath, weights, flat_pairs)
+    else:
+        inks = np.zeros((0, 3), np.float32)
     # The first step draws on nothing: if the background's colour is one of its fills (the white of an eye),
     # that area is drawn too, and a line from the background is the line from that fill, which also tells
     # how much of each side an edge pixel holds; else a pixel that blends into the background is not drawn.
@@ -131,8 +136,10 @@ def clean_colors(
     packed, rows = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True)
     table = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=-1).astype(np.uint8)
     row, partner_row = rows[: len(out)], rows[len(out) :]
+    ink = np.clip(inks + 0.5, 0, 255).astype(np.int32)
+    ink_rows = np.flatnonzero(np.isin(packed, (ink[:, 0] << 16) | (ink[:, 1] << 8) | ink[:, 2]))
     return CleanColors(
-        table, *(runs.per_row(values) for values in (row, drawn, settled, partner_row, share))
+        table, *(runs.per_row(values) for values in (row, drawn, settled, partner_row, share)), ink_rows
     )
 
 
@@ -239,6 +246,64 @@ def dominant_colors(
         palette.append(color)
         palette_counts.append(int(count))
     return np.asarray(palette, np.float32).reshape(-1, 3)
+
+
+def stroke_inks(colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Fills that no pixel shows unmixed: the inks of strokes about a pixel wide.
+
+    Anti-aliased, such a stroke covers no pixel fully, so its colour is nowhere common (each shade of its blend
+    with what lay beneath is a few pixels) and `dominant_colors` finds no fill: its pixels would take the colour
+    of the nearest settled pixel, and the stroke would vanish. Its pixels lie on one line, from what lay beneath
+    each to the ink, at every coverage; the ink is at least as far along as the farthest of them, which is taken
+    for it. Only pixels that no fill and no line between fills or from beneath to a fill explains are looked at,
+    farthest first; a line that explains fewer than a fill's pixels is no stroke. Rows as in `dominant_colors`.
+    """
+    min_count = _min_fill_count(int(weights.sum()))
+    unexplained = np.abs(colors - beneath).max(axis=-1) > EXACT_SAME_COLOR
+    if len(palette):
+        n_common = min(len(palette), MAX_BLEND_COLORS)
+        first, second = _pairs(n_common)
+        starts = np.concatenate([palette, palette[first]])
+        ends = np.concatenate([palette, palette[second]])
+        for start, end in zip(starts, ends):
+            unexplained &= _on_segment(colors, start, end)[1] > SNAP_DISTANCE
+        for end in palette[:n_common]:
+            unexplained &= _on_segment(colors, beneath, end)[1] > SNAP_DISTANCE
+    reach = np.linalg.norm(colors - beneath, axis=-1)
+    inks = []
+    for _ in range(MAX_BLEND_COLORS):
+        if weights[unexplained].sum() < min_count:
+            break
+        ink = colors[np.flatnonzero(unexplained)[np.argmax(reach[unexplained])]]
+        on_line = unexplained & (_on_segment(colors, beneath, ink)[1] <= SNAP_DISTANCE)
+        if weights[on_line].sum() >= min_count:
+            inks.append(ink)
+        unexplained &= ~on_line
+    return np.asarray(inks, np.float32).reshape(-1, 3)
+
+
+def _with_stroke_inks(
+    palette: np.ndarray, colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, flat: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The palette with the step's `stroke_inks` and less the fills that are only an ink half seen, `flat` (per
+    row) without those fills' rows, and the inks.
+
+    A stroke 1-2 px wide straddles two pixels along much of its length, and their common colour lies on the line
+    from what lay beneath to the ink. Those pixels match their neighbours along the stroke and across it, so they
+    pass for a flat fill's: they are blends, and no longer flagged flat."""
+    inks = stroke_inks(colors, beneath, weights, palette)
+    if not len(inks):
+        return palette, flat, inks
+    halves = np.zeros(len(palette), bool)
+    for k, fill in enumerate(palette):
+        near = np.abs(colors - fill).max(axis=-1) <= PALETTE_SPACING  # a fill is a mean of such rows: some
+        under = np.average(beneath[near], axis=0, weights=weights[near])
+        for ink in inks:
+            t, off = _on_segment(fill[None], under, ink)
+            halves[k] |= bool(off[0] <= SNAP_DISTANCE and t[0] < 1.0)
+        if halves[k] and flat is not None:
+            flat = flat & ~near
+    return np.concatenate([palette[~halves], inks]), flat, inks
 
 
 def _bins(colors: np.ndarray) -> np.ndarray:
