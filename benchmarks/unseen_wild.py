@@ -17,6 +17,8 @@ as `../shared/bench/README.md` says the bench's were made, into a folder laid ou
   icon or a scan comes (the degraded grids' grain), saved as PNG; their clean renders in `_reference/noisy/`
 - `hairline` (a probe class too): tabler stroke icons in one dark colour at 256 px with strokes of 1.6 px
   (stroke-width 0.15 of their 24 units), as technical drawings and thin-line icon styles are drawn
+- `thin` (a probe class too): tabler stroke icons in one dark colour at 32 px with strokes of 1.33 px (stroke-width
+  1 of 24 units), a UI icon set exported at 1x: no pixel of a curve or slant is fully covered
 
     .venv/bin/python -m benchmarks.unseen_wild --iconify DIR/node_modules/@iconify-json --out OUT [--per-class 10]
     .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent,pixel
@@ -69,8 +71,8 @@ def render(body: str, width: float, height: float, px: int, margin: float, on_wh
 
 
 def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> dict[str, int]:
-    """Write the six classes and the probes (pixel art, noisy icons, hairlines) under `out/wild/dev/`; the files
-    written per class."""
+    """Write the six classes and the probes (pixel art, noisy icons, hairlines, thin strokes) under `out/wild/dev/`;
+    the files written per class."""
     rng = random.Random(seed)
     taken = bench_names(bench)
     root = out / "wild" / "dev"
@@ -109,15 +111,18 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
     grain = np.random.default_rng(seed)
     save("noisy", ((n, _with_noise(render(b, w, h, 512, MARGIN), NOISE_SIGMA, grain)) for n, b, w, h in noisy))
     hairlines = first("tabler", lambda body: True)
-    save("hairline", ((f"tabler__{n}", render(_hairline(b, rng.choice(INKS)), w, h, 256, 0.0))
+    save("hairline", ((f"tabler__{n}", render(_restroked(b, rng.choice(INKS), 0.15), w, h, 256, 0.0))
                       for n, b, w, h in hairlines))
+    thin = first("tabler", lambda body: True)
+    save("thin", ((f"tabler__{n}", render(_restroked(b, rng.choice(INKS), 1.0), w, h, 32, 0.0))
+                  for n, b, w, h in thin))
     return written
 
 
-def _hairline(body: str, ink: str) -> str:
-    """A tabler icon's body in `ink` with strokes of 0.15 of its 24 units (1.6 px at 256 px)."""
+def _restroked(body: str, ink: str, width: float) -> str:
+    """A tabler icon's body in `ink` with strokes `width` of its 24 units wide (0.15: 1.6 px at 256 px)."""
     body = body.replace('stroke-width="2"', "").replace("currentColor", ink)
-    return '<g stroke-width="0.15">' + body + "</g>"
+    return f'<g stroke-width="{width}">' + body + "</g>"
 
 
 def _with_noise(image: Image.Image, sigma: float, rng: np.random.Generator) -> Image.Image:
