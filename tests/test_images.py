@@ -70,6 +70,16 @@ def test_flatten_on_white():
     assert flatten_on_white(rgba)[0, 0].tolist() == [255, 255, 255]
 
 
+def test_flatten_on_white_rounds_every_value_and_alpha_as_the_compositing_formula_does():
+    """OpenCV's integer ops against rgb * a + 255 * (1 - a), rounded, for all 65536 (value, alpha) pairs."""
+    value, alpha = np.meshgrid(np.arange(256), np.arange(256))
+    rgba = np.dstack([value, 255 - value, value[:, ::-1], alpha]).astype(np.uint8)
+    a = rgba[..., 3:].astype(np.float64) / 255
+    expected = np.floor(rgba[..., :3] * a + 255 * (1 - a) + 0.5)
+    assert np.array_equal(flatten_on_white(rgba), expected)
+    assert flatten_on_white(rgba[::3, 1::2]).shape == (86, 128, 3)  # strided views too
+
+
 def blocky(blocks: np.ndarray, k: int) -> np.ndarray:
     return np.repeat(np.repeat(blocks, k, axis=0), k, axis=1)
 
