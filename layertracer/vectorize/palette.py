@@ -259,16 +259,7 @@ def stroke_inks(colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, pa
     farthest first; a line that explains fewer than a fill's pixels is no stroke. Rows as in `dominant_colors`.
     """
     min_count = _min_fill_count(int(weights.sum()))
-    unexplained = np.abs(colors - beneath).max(axis=-1) > EXACT_SAME_COLOR
-    if len(palette):
-        n_common = min(len(palette), MAX_BLEND_COLORS)
-        first, second = _pairs(n_common)
-        starts = np.concatenate([palette, palette[first]])
-        ends = np.concatenate([palette, palette[second]])
-        for start, end in zip(starts, ends):
-            unexplained &= _on_segment(colors, start, end)[1] > SNAP_DISTANCE
-        for end in palette[:n_common]:
-            unexplained &= _on_segment(colors, beneath, end)[1] > SNAP_DISTANCE
+    unexplained = (np.abs(colors - beneath).max(axis=-1) > EXACT_SAME_COLOR) & ~_snap(colors, beneath, palette)[1]
     reach = np.linalg.norm(colors - beneath, axis=-1)
     inks = []
     for _ in range(MAX_BLEND_COLORS):
