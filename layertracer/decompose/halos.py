@@ -64,19 +64,41 @@ def give_by_colour(
 
 def _grow_fill(out: np.ndarray, fill_of: np.ndarray, todo: np.ndarray, want: np.ndarray, stride: int) -> None:
     """Pixels `todo` (flat indices, unassigned) take, one pixel per round, the region of a neighbour whose fill is
-    the one they `want`; in place."""
+    the one they `want`; in place.
+
+    A pixel that found no such neighbour can find one only next to a pixel taken since: after the first round,
+    only the pixels near the last round's takers are tried (within a round a pixel may take from one taken at an
+    earlier offset, so a chain reaches as many pixels as there are offsets). Pixels that want a fill that never
+    reaches them (most of a JPEG's band, rounds on end) are then not tried again."""
     offsets = [dy * stride + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
-    while len(todo):
-        took = np.zeros(len(todo), bool)
+    rows, columns = np.divmod(todo, stride)
+    tried = np.arange(len(todo))
+    while len(tried):
+        pixels, wanted = todo[tried], want[tried]
+        took = np.zeros(len(tried), bool)
         for offset in offsets:
-            neighbour = todo + offset
-            take = ~took & (fill_of[neighbour] == want) & (out[neighbour] >= 0)
-            out[todo[take]] = out[neighbour[take]]
-            fill_of[todo[take]] = want[take]
+            neighbour = pixels + offset
+            take = ~took & (fill_of[neighbour] == wanted) & (out[neighbour] >= 0)
+            out[pixels[take]] = out[neighbour[take]]
+            fill_of[pixels[take]] = wanted[take]
             took |= take
         if not took.any():
             return
-        todo, want = todo[~took], want[~took]
+        left = np.ones(len(todo), bool)
+        left[tried[took]] = False
+        todo, want, rows, columns = todo[left], want[left], rows[left], columns[left]
+        tried = _near(rows, columns, *np.divmod(pixels[took], stride), len(offsets))
+
+
+def _near(ys: np.ndarray, xs: np.ndarray, cy: np.ndarray, cx: np.ndarray, reach: int) -> np.ndarray:
+    """The indices of the pixels (`ys`, `xs`) that lie within `reach` rows and columns of a centre (`cy`, `cx`).
+    Measured in the centres' box, which late rounds keep small."""
+    y0, x0 = cy.min() - reach, cx.min() - reach
+    hit = np.zeros((cy.max() + reach + 1 - y0, cx.max() + reach + 1 - x0), np.uint8)
+    hit[cy - y0, cx - x0] = 1
+    hit = cv2.dilate(hit, np.ones((2 * reach + 1,) * 2, np.uint8))
+    at = np.flatnonzero((ys >= y0) & (ys < y0 + hit.shape[0]) & (xs >= x0) & (xs < x0 + hit.shape[1]))
+    return at[hit[ys[at] - y0, xs[at] - x0] > 0]
 
 
 def halo_regions(
