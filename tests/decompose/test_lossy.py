@@ -8,12 +8,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from benchmarks.common import plain_vtracer
 from layertracer.cli import main
 from layertracer.decompose import DecomposeOptions, decompose_image
-from layertracer.decompose.halos import halo_regions
+from layertracer.decompose.halos import _grow_fill, halo_regions
 from layertracer.decompose.palette import premultiply, segment
 from layertracer.images import codec_reach, decode_image, encode_png, flat_pixels
 from layertracer.metrics import mse, render_svg
@@ -139,3 +141,43 @@ def test_tiny_and_striped_lossy_images_decompose(seed: int) -> None:
     image = decode_image(encoded(stripes if seed % 2 else stripes.transpose(1, 0, 2), "JPEG", quality=60))
     frames = decompose_image(image, 4, DecomposeOptions(halo_px=3))
     assert len(frames) == 4 and frames[-1].shape == image.shape
+
+
+def _grow_fill_every_pixel_every_round(out, fill_of, todo, want, stride) -> None:
+    """`halos._grow_fill` as first written: every pixel left tried in every round."""
+    offsets = [dy * stride + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    while len(todo):
+        took = np.zeros(len(todo), bool)
+        for offset in offsets:
+            neighbour = todo + offset
+            take = ~took & (fill_of[neighbour] == want) & (out[neighbour] >= 0)
+            out[todo[take]] = out[neighbour[take]]
+            fill_of[todo[take]] = want[take]
+            took |= take
+        if not took.any():
+            return
+        todo, want = todo[~took], want[~took]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(3, 40), unknown_share=st.floats(0.05, 0.95))
+def test_growing_fills_from_the_last_rounds_takers_alone_gives_what_trying_every_pixel_gives(seed, size, unknown_share):
+    """Only pixels near the last round's takers are tried again: on random regions, fills and wanted fills, every
+    pixel takes the region it takes when every pixel is tried every round (a reach of 1 fails: chains)."""
+    rng = np.random.default_rng(seed)
+    stride = size + 2
+    regions = np.full((size + 2, size + 2), -1, np.int64)
+    regions[1:-1, 1:-1] = rng.integers(0, 6, (size, size))
+    fills = np.full(regions.shape, -3, np.int64)
+    fills[1:-1, 1:-1] = regions[1:-1, 1:-1] % 3
+    unknown = np.zeros(regions.shape, bool)
+    unknown[1:-1, 1:-1] = rng.random((size, size)) < unknown_share
+    regions[unknown], fills[unknown] = -1, -3
+    todo = np.flatnonzero(unknown)
+    want = rng.integers(0, 4, len(todo))  # fill 3 is nowhere: those pixels never take
+    results = []
+    for grow in (_grow_fill, _grow_fill_every_pixel_every_round):
+        out, fill_of = regions.ravel().copy(), fills.ravel().copy()
+        grow(out, fill_of, todo, want, stride)
+        results.append(out)
+    assert np.array_equal(*results)
