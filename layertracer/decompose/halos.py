@@ -151,15 +151,20 @@ def _has_inside(region_map: np.ndarray, n: int, reach: float) -> np.ndarray:
 
 def region_colours(region_map: np.ndarray, feat: np.ndarray, core: np.ndarray, n: int) -> np.ndarray:
     """(n, 4) mean colour of each region's core pixels (all its pixels where it has none)."""
-    colours = np.zeros((n, feat.shape[2]), np.float64)
+    channels = feat.shape[2]
+    colours = np.zeros((n, channels), np.float64)
     counts = np.zeros(n, np.float64)
-    for sample in (core, np.ones_like(core)):
-        missing = counts == 0
-        pick = sample & missing[region_map]
-        ids = region_map[pick]
-        values = feat[pick].astype(np.float64)
+    for sample in (core, None):
+        pick = (counts == 0)[region_map]
+        if sample is not None:
+            pick &= sample
+        elif not pick.any():
+            break  # every region had core pixels
+        at = np.flatnonzero(pick)
+        ids = region_map.ravel()[at]
+        values = np.take(feat.reshape(-1, channels), at, axis=0).astype(np.float64)  # one gather, not four
         counts += np.bincount(ids, minlength=n)
-        colours += np.stack([np.bincount(ids, weights=values[:, c], minlength=n) for c in range(feat.shape[2])], 1)
+        colours += np.stack([np.bincount(ids, weights=values[:, c], minlength=n) for c in range(channels)], 1)
     return colours / np.maximum(counts, 1)[:, None]
 
 
