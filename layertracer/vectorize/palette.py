@@ -259,7 +259,13 @@ def stroke_inks(colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, pa
     farthest first; a line that explains fewer than a fill's pixels is no stroke. Rows as in `dominant_colors`.
     """
     min_count = _min_fill_count(int(weights.sum()))
-    unexplained = (np.abs(colors - beneath).max(axis=-1) > EXACT_SAME_COLOR) & ~_snap(colors, beneath, palette)[1]
+    unexplained = np.abs(colors - beneath).max(axis=-1) > EXACT_SAME_COLOR
+    for fill in palette:  # near a fill: `_snap` would snap it there, and most rows are (a fraction of its cost)
+        unexplained &= np.abs(colors - fill).max(axis=-1) > SNAP_DISTANCE
+    if weights[unexplained].sum() < min_count:
+        return np.zeros((0, 3), np.float32)
+    rest = np.flatnonzero(unexplained)
+    unexplained[rest[_snap(colors[rest], beneath[rest], palette)[1]]] = False
     reach = np.linalg.norm(colors - beneath, axis=-1)
     inks = []
     for _ in range(MAX_BLEND_COLORS):
