@@ -23,7 +23,7 @@ from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim reaches (into unchanged pixels too)
 PAD_PX = 3
-STROKE_TILE_PX = 4  # a stroke ink's ink is kept square by square of this side (see `stroke_coverage`)
+STROKE_TILE_PX = 4  # a stroke's ink is kept square by square of this side (see `stroke_coverage`)
 # A stroke up to 2 px wide changes a band up to 4 px wide (a pixel of blend either side): its ink lies on average
 # within 2 px of the band's outside.
 STROKE_REACH_PX = 2.0
