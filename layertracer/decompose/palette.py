@@ -176,7 +176,8 @@ def _join_ramps(
     traced as one gradient there (see `vectorize.ramps`). Measured on opaque flat pixels only.
 
     Regions as `_compact` gives them, in and out."""
-    ramps = find_ramps(region_map, feat[..., :3], core & (feat[..., 3] == 255), colour_tol=colour_tol)
+    rgb = cv2.cvtColor(feat, cv2.COLOR_RGBA2RGB)  # contiguous: a view of three channels is copied per gather
+    ramps = find_ramps(region_map, rgb, core & (feat[..., 3] == 255), colour_tol=colour_tol)
     joined = [k for k in ramps.gradients if np.count_nonzero(ramps.group == k) > 1]
     if not joined:
         return region_map, fills, areas
