@@ -136,8 +136,9 @@ def crop_step(
 def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRaster | None:
     """The step's pixels as clean colours with sub-pixel edges, `upscale` times the frame's size. `strokes`: look
     for the inks of strokes about a pixel wide (see `palette.stroke_inks`)."""
-    old = flatten_on_white(step.under)
-    new = flatten_on_white(step.over)
+    # Contiguous: a crop is a view of its frame, which every gather of pixel rows (`_rows`) would copy whole.
+    old = np.ascontiguousarray(flatten_on_white(step.under))
+    new = np.ascontiguousarray(flatten_on_white(step.over))
     flat = flat_pixels(new).ravel()
 
     def cleaned(solid: np.ndarray) -> tuple[np.ndarray, CleanColors]:
