@@ -132,12 +132,10 @@ def clean_colors(
         seen, visible = (colors, EXACT_SAME_COLOR) if exact else (out, SAME_COLOR)
         drawn = ~blends_into_beneath & (channel_max(np.abs(seen - beneath)) > visible)
     settled = snapped | (counts[bins] >= _min_fill_count(int(weights.sum())))
-    q = np.clip(np.concatenate([out, partner]) + 0.5, 0, 255).astype(np.int32)
-    packed, rows = np.unique((q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2], return_inverse=True)
+    packed, rows = np.unique(_colour_keys(np.concatenate([out, partner])), return_inverse=True)
     table = np.stack([packed >> 16, (packed >> 8) & 255, packed & 255], axis=-1).astype(np.uint8)
     row, partner_row = rows[: len(out)], rows[len(out) :]
-    ink = np.clip(inks + 0.5, 0, 255).astype(np.int32)
-    ink_rows = np.flatnonzero(np.isin(packed, (ink[:, 0] << 16) | (ink[:, 1] << 8) | ink[:, 2]))
+    ink_rows = np.flatnonzero(np.isin(packed, _colour_keys(inks)))
     return CleanColors(
         table, *(runs.per_row(values) for values in (row, drawn, settled, partner_row, share)), ink_rows
     )
@@ -301,6 +299,12 @@ def _with_stroke_inks(
         if halves[k] and flat is not None:
             flat = flat & ~near
     return np.concatenate([palette[~halves], inks]), flat, inks
+
+
+def _colour_keys(colors: np.ndarray) -> np.ndarray:
+    """Float RGB rows rounded to uint8 colours, each as one integer (0xRRGGBB): the rows of `CleanColors.table`."""
+    q = np.clip(colors + 0.5, 0, 255).astype(np.int32)
+    return (q[:, 0] << 16) | (q[:, 1] << 8) | q[:, 2]
 
 
 def _bins(colors: np.ndarray) -> np.ndarray:
