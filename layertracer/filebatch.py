@@ -2,14 +2,12 @@
 
 The CLI's answer to "vectorize this folder" without Ray: a process pool (vtracer holds the GIL), each
 file's failure reported by name and the others finished. Any exception a file raises, not only a user error,
-is that file's one line: one bad file must not cost the rest of a folder. The pool's processes come from a
-fork server, not forked from this process: a child forked after OpenCV's thread pool ran hangs in its first
-OpenCV call.
+is that file's one line: one bad file must not cost the rest of a folder. The pool's processes are not forked
+from this one (see `opencv.process_context`).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -20,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from layertracer.errors import UserError, error_line
+from layertracer.opencv import process_context
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
@@ -53,8 +52,7 @@ def run_files(
                 _collect(failures, source, partial(job, source, target))
                 bar.update()
             return failures
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=process_context()) as pool:
             futures = {pool.submit(job, source, target): source for source, target in pairs}
             for future in as_completed(futures):
                 _collect(failures, futures[future], future.result)

@@ -9,6 +9,7 @@ trace, Ray's other CPU actors, a folder's other processes.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -31,6 +32,13 @@ def opencv_threads(count: int) -> Iterator[None]:
         yield
     finally:
         cv2.setNumThreads(before)
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    """Where to start worker processes from: a fork server (spawn where there is none), never a fork of this
+    process, since a child forked after OpenCV's thread pool ran hangs in its first OpenCV call."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
 
 
 def single_threaded(fn: Callable[P, R]) -> Callable[P, R]:

@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import cv2
 
+from layertracer.opencv import process_context
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -68,9 +70,8 @@ def give_back(helpers: list[Helper]) -> None:
 
 
 def _start() -> Helper:
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
+    context = process_context()
+    if context.get_start_method() == "forkserver":
         # Helpers forked from a server that has the tracer imported start in milliseconds.
         context.set_forkserver_preload(["layertracer.vectorize.layered"])
     here, there = context.Pipe()
