@@ -145,6 +145,16 @@ def flat_pixels(image: np.ndarray, tolerance: int = 0) -> np.ndarray:
 
     uint8 HxWx3 or HxWx4.
     """
+    return matching_neighbours(image, tolerance) >= 3
+
+
+def matching_neighbours(image: np.ndarray, tolerance: int = 0) -> np.ndarray:
+    """HxW uint8: how many of its 4 neighbours (0-4) each pixel's colour matches within `tolerance` in every
+    channel; the image's border counts as matching. 3 or more: inside a flat fill (`flat_pixels`); 4: a fill's
+    interior, which a band at most 2 px wide has none of.
+
+    uint8 HxWx3 or HxWx4.
+    """
     if image.shape[-1] == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)  # four bytes: one 32-bit compare per neighbour
     padded = cv2.copyMakeBorder(image, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
@@ -157,7 +167,7 @@ def flat_pixels(image: np.ndarray, tolerance: int = 0) -> np.ndarray:
         else:
             excess = cv2.subtract(cv2.absdiff(padded[dy : dy + h, dx : dx + w], image), tolerance)
             similar += np.ascontiguousarray(excess).view(np.uint32)[..., 0] == 0
-    return similar >= 3
+    return similar
 
 
 def colour_words(rgb: np.ndarray) -> np.ndarray:

@@ -6,7 +6,15 @@ import pytest
 from PIL import Image
 
 from layertracer.errors import ImageError
-from layertracer.images import ImageLimits, decode_image, encode_png, flatten_on_white, pixel_block
+from layertracer.images import (
+    ImageLimits,
+    decode_image,
+    encode_png,
+    flat_pixels,
+    flatten_on_white,
+    matching_neighbours,
+    pixel_block,
+)
 
 
 def png_bytes(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -104,3 +112,13 @@ def test_pixel_block_reads_transparent_pixels_as_one_colour():
     noise = np.random.default_rng(1).integers(0, 256, image[..., :3].shape, dtype=np.uint8)
     image[..., :3] = np.where(image[..., 3:] == 0, noise, image[..., :3])  # whatever lies under alpha 0
     assert pixel_block(image) == 5
+
+
+def test_matching_neighbours_counts_equal_neighbours_and_a_two_pixel_band_has_no_interior():
+    image = np.full((8, 9, 3), 255, np.uint8)
+    image[2:4, 1:8] = (200, 30, 30)  # a band 2 px wide
+    image[5:8, 0:3] = (30, 30, 200)  # a 3 x 3 block in the corner
+    count = matching_neighbours(image)
+    assert (count[2:4, 1:8] < 4).all() and count[2, 3] == 3 and count[2, 1] == 2
+    assert count[6, 1] == 4 and count[7, 0] == 4  # the image's border counts as matching
+    assert np.array_equal(flat_pixels(image), count >= 3)

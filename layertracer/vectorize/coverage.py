@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from layertracer.images import flat_pixels, flatten_on_white
+from layertracer.images import flatten_on_white, matching_neighbours
 from layertracer.labels import label_boxes
 from layertracer.vectorize.gradients import Gradient
 from layertracer.vectorize.palette import CleanColors, clean_colors
@@ -139,14 +139,14 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     # Contiguous: a crop is a view of its frame, which every gather of pixel rows (`_rows`) would copy whole.
     old = np.ascontiguousarray(flatten_on_white(step.under))
     new = np.ascontiguousarray(flatten_on_white(step.over))
-    flat = flat_pixels(new).ravel()
+    neighbours = matching_neighbours(new).ravel()
 
     def cleaned(solid: np.ndarray) -> tuple[np.ndarray, CleanColors]:
         # A changed pixel whose clean colour is the old colour is noise or a blend that belongs beneath. A flat
         # fill is told from an edge blend by where it lies, not only by its colour (translucent steam over white).
         inside = np.flatnonzero(solid)  # pixels are addressed by their flat index, row-major, throughout
         colours, beneath = _rows(new, inside), _rows(old, inside)
-        return inside, clean_colors(colours, beneath, step.base, flat[inside], step.exact, strokes)
+        return inside, clean_colors(colours, beneath, step.base, neighbours[inside], step.exact, strokes)
 
     solid = core(step.changed)
     inside, clean = cleaned(solid)

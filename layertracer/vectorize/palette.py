@@ -20,6 +20,7 @@ MAX_BLEND_COLORS = 8  # fills per step that blends are looked for between (pairs
 SAME_COLOR = 16  # a step's pixel this close to what lay beneath adds nothing visible
 EXACT_SAME_COLOR = 4  # the same for exact frames, which have no noise: light grey on white is a change
 BLEND_MAX_SHARE = 0.25  # an edge blend has fewer pixels than this share of the fills it blends
+BAND_INTERIOR_SHARE = 0.2  # a fill with fewer of its pixels inside (equal to all 4 neighbours) is under 2.5 px wide
 BLEND_WEIGHT = 3.0  # a pixel 13 levels off the line between two fills counts as 40 from a fill
 BINS = 1 << 15  # 5 bits per channel
 
@@ -80,7 +81,7 @@ class PairRuns:
 
 
 def clean_colors(
-    colors: np.ndarray, beneath: np.ndarray, base: bool = False, flat: np.ndarray | None = None,
+    colors: np.ndarray, beneath: np.ndarray, base: bool = False, neighbours: np.ndarray | None = None,
     exact: bool = False, strokes: bool = True,
 ) -> CleanColors:
     """Each changed pixel's clean colour, whether the step drew it at all, and whether the colour is settled.
@@ -93,7 +94,8 @@ def clean_colors(
     if it is common (a gradient); rare ones are unsettled, and take the colour of the nearest settled pixel.
     `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
 
-    `flat`, if given, says which pixels lie inside a flat fill (equal to 3 of their 4 neighbours). A colour
+    `neighbours`, if given, says how many of its 4 neighbours each pixel equals (`images.matching_neighbours`):
+    3 or more, it lies inside a flat fill. A colour
     with enough such pixels is a fill of its own even where it lies between a fill and what lay beneath
     (translucent steam over white is a blend by colour, not by place), and flat pixels are never taken for
     edge blends. Noisy frames have few flat pixels, so there it changes little. `exact` marks exact frames
@@ -106,15 +108,19 @@ def clean_colors(
     weights = runs.count()
     bins = _bins(colors)
     counts = np.bincount(bins, weights=weights, minlength=BINS)
-    flat_pairs = flat_bins = None
-    if flat is not None:
-        flat_pairs = runs.count(flat)
+    flat_pairs = flat_bins = interior_bins = None
+    if neighbours is not None:
+        flat_pairs = runs.count(neighbours >= 3)
         flat_bins = np.bincount(bins, weights=flat_pairs, minlength=BINS)
         flat_pairs = flat_pairs * 2 > weights  # mostly inside flat fills
+        interior_bins = np.bincount(bins, weights=runs.count(neighbours == 4), minlength=BINS)
     flat_spacing = EXACT_SAME_COLOR if exact else PALETTE_SPACING
     palette = dominant_colors(colors, beneath, weights, bins, counts, flat_bins, flat_spacing)
     if exact and strokes:
-        palette, flat_pairs, inks = _with_stroke_inks(palette, colors, beneath, weights, flat_pairs)
+        bands = np.zeros(len(palette), bool)
+        if interior_bins is not None:  # a band w px wide has (w - 2) / w of its pixels inside
+            bands = interior_bins[_bins(palette)] <= BAND_INTERIOR_SHARE * counts[_bins(palette)]
+        palette, flat_pairs, inks = _with_stroke_inks(palette, colors, beneath, weights, flat_pairs, bands)
     else:
         inks = np.zeros((0, 3), np.float32)
     # The first step draws on nothing: if the background's colour is one of its fills (the white of an eye),
@@ -278,27 +284,42 @@ def stroke_inks(colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, pa
 
 
 def _with_stroke_inks(
-    palette: np.ndarray, colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, flat: np.ndarray | None
+    palette: np.ndarray, colors: np.ndarray, beneath: np.ndarray, weights: np.ndarray, flat: np.ndarray | None,
+    bands: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """The palette with the step's `stroke_inks` and less the fills that are only an ink half seen, `flat` (per
-    row) without those fills' rows, and the inks.
+    row) without those fills' rows, and the inks. `bands` flags the fills whose pixels form bands at most ~2 px
+    wide (almost none of them equal all 4 neighbours).
 
     A stroke 1-2 px wide straddles two pixels along much of its length, and their common colour lies on the line
     from what lay beneath to the ink. Those pixels match their neighbours along the stroke and across it, so they
-    pass for a flat fill's: they are blends, and no longer flagged flat."""
+    pass for a flat fill's: they are blends, and no longer flagged flat. Where such a stroke covers some pixels
+    fully (along a row or a column) its ink is a fill too, a band a pixel wide; its shades are then told from a
+    fill of an in-between colour (translucent, or the white of an eye) by being bands as well, and by lying on the
+    line to the ink as exactly as exact frames blend (within EXACT_SAME_COLOR): thin fills of small icons are bands
+    too."""
     inks = stroke_inks(colors, beneath, weights, palette)
-    if not len(inks):
+    if not len(inks) and np.count_nonzero(bands) < 2:
         return palette, flat, inks
-    halves = np.zeros(len(palette), bool)
+    halves, shown = np.zeros(len(palette), bool), np.zeros(len(palette), bool)
     for k, fill in enumerate(palette):
         near = channel_max(np.abs(colors - fill)) <= PALETTE_SPACING  # a fill is a mean of such rows: some
         under = np.average(beneath[near], axis=0, weights=weights[near])
-        for ink in inks:
-            t, off = _on_segment(fill[None], under, ink)
-            halves[k] |= bool(off[0] <= SNAP_DISTANCE and t[0] < 1.0)
+        halves[k] = any(_half_seen(fill, under, ink) for ink in inks)
+        if bands[k] and channel_max(np.abs(fill - under)) > PALETTE_SPACING:
+            for j in np.flatnonzero(bands):
+                if j != k and _half_seen(fill, under, palette[j], EXACT_SAME_COLOR * BLEND_WEIGHT):
+                    halves[k] = shown[j] = True
         if halves[k] and flat is not None:
             flat = flat & ~near
-    return np.concatenate([palette[~halves], inks]), flat, inks
+    return np.concatenate([palette[~halves], inks]), flat, np.concatenate([inks, palette[shown & ~halves]])
+
+
+def _half_seen(fill: np.ndarray, under: np.ndarray, ink: np.ndarray, tolerance: float = SNAP_DISTANCE) -> bool:
+    """Whether `fill` lies on the line from `under` to `ink` (within `tolerance`, as `_on_segment` weighs it), short
+    of the ink: the ink partly covering `under`."""
+    t, off = _on_segment(fill[None], under, ink)
+    return bool(off[0] <= tolerance and t[0] < 1.0)
 
 
 def _colour_keys(colors: np.ndarray) -> np.ndarray:
