@@ -18,7 +18,7 @@ import numpy as np
 from layertracer.images import flatten_on_white, matching_neighbours
 from layertracer.labels import label_boxes
 from layertracer.vectorize.gradients import Gradient
-from layertracer.vectorize.palette import CleanColors, clean_colors
+from layertracer.vectorize.palette import EXACT_SAME_COLOR, CleanColors, clean_colors
 from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim reaches (into unchanged pixels too)
@@ -198,7 +198,9 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     partner[ramp], share[ramp] = index[ramp], 1.0
     _partners_from_neighbours(index, partner, share, new, colors)
     if len(clean.ink_rows):
-        if not _thin(np.where(inked, coverage, 0.0), step.changed):
+        # Paper the step drew (the white inside a loop, drawn by the first step) is, to a stroke, what lies beneath.
+        seen = step.changed & (cv2.absdiff(new, old).max(axis=2) > EXACT_SAME_COLOR)
+        if not _thin(np.where(inked, coverage, 0.0), seen):
             return layer_raster(step, upscale, strokes=False)  # a soft highlight's blends, not a stroke's
         coverage = stroke_coverage(coverage, inked, upscale)
     placed = np.where(_new_edges(old, new), coverage, np.nan)
@@ -216,7 +218,7 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
 
 def _thin(ink: np.ndarray, changed: np.ndarray) -> bool:
     """Whether the `ink` (coverage per pixel) lies on average within STROKE_REACH_PX of the outside of what the
-    step `changed`, as strokes about a pixel wide do. A soft highlight blends into what lies beneath at every
+    step visibly `changed`, as strokes about a pixel wide do. A soft highlight blends into what lies beneath at every
     coverage, as a stroke's pixels do, but lies farther inside."""
     outside = cv2.copyMakeBorder(changed.view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     depth = cv2.distanceTransform(outside, cv2.DIST_L2, 5)[1:-1, 1:-1]

@@ -11,6 +11,7 @@ from layertracer.images import matching_neighbours
 from layertracer.metrics import mse, render_svg
 from layertracer.vectorize import TraceOptions, vectorize_frames
 from layertracer.vectorize.coverage import core, crop_step, layer_raster, upscale_fills
+from layertracer.vectorize.masks import MaskOptions, foreground_mask
 from layertracer.vectorize.palette import clean_colors, stroke_inks
 
 
@@ -201,6 +202,20 @@ def test_the_shades_of_a_stroke_whose_ink_some_pixels_show_are_that_ink():
         rendered = render_svg(result.svg, 32, 32)
         assert re.findall(r'fill="#([0-9a-f]{6})"', result.svg) == ["7e22ce"]
         assert 0.9 < ink(rendered) / ink(image) < 1.1 and mse(rendered, image) < 1e-3
+
+
+def test_strokes_inside_a_loop_of_the_first_step_are_strokes():
+    """The first step draws the paper a loop encloses (the white of an eye), so its strokes inside lay deep in
+    what it changed and were taken for a soft highlight's shades: the icon's shades stayed fills of their own (a
+    32 px tabler info-square-rounded came out blank). That paper is, to a stroke, what lies beneath."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">'
+           '<g fill="none" stroke="#7e22ce" stroke-width="1.33">'
+           '<path d="M4.67 4.67 H27.33 V27.33 H4.67 Z M10 12.67 H22 M10 19.33 H20"/></g></svg>')
+    image = render_svg(svg, 32, 32)[..., :3]
+    step = crop_step(np.full_like(image, 255), image, foreground_mask(image, MaskOptions(exact=True)), True, True)
+    assert step.changed.sum() > 2 * (image.min(axis=2) < 255).sum()  # the enclosed paper is drawn
+    assert layer_raster(step, 16).colors.tolist() == [[126, 34, 206], [255, 255, 255]]
+    assert len(layer_raster(step, 16, strokes=False).colors) == 3  # a shade of the ink as a fill of its own
 
 
 def test_only_bands_on_the_line_to_a_band_of_ink_are_its_shades():
