@@ -13,6 +13,7 @@ import resvg_py
 from PIL import Image
 from skimage.metrics import structural_similarity
 
+from layertracer.errors import error_line
 from layertracer.images import flatten_on_white
 
 White = (255, 255, 255)
@@ -29,10 +30,20 @@ def _as_bytes(svg: str | bytes) -> bytes:
 def render_svg(
     svg: str | bytes, width: int, height: int, background: tuple[int, int, int] | None = White
 ) -> np.ndarray:
-    """Rasterize an SVG to width x height: HxWx3 on `background`, or HxWx4 (straight alpha) if it is None."""
-    png = resvg_py.svg_to_bytes(
-        svg_string=_as_bytes(svg).decode("utf-8"), width=width, height=height, skip_system_fonts=True
-    )
+    """Rasterize an SVG to width x height: HxWx3 on `background`, or HxWx4 (straight alpha) if it is None.
+
+    resvg refuses a document it cannot parse with a ValueError; one it fails on while drawing (an index out of
+    bounds in its filters, seen on fluent-emoji inner shadows at some sizes) is a Rust panic, which pyo3 raises as
+    a BaseException that no `except Exception` of a batch stage catches: it becomes a RuntimeError here.
+    """
+    try:
+        png = resvg_py.svg_to_bytes(
+            svg_string=_as_bytes(svg).decode("utf-8"), width=width, height=height, skip_system_fonts=True
+        )
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":  # pyo3_runtime.PanicException, not importable by name
+            raise
+        raise RuntimeError(f"resvg failed drawing the SVG at {width}x{height} ({error_line(exc)})") from None
     rgba = np.asarray(Image.open(io.BytesIO(bytes(png))).convert("RGBA"))
     if rgba.shape[:2] != (height, width):
         # resvg keeps the SVG's aspect ratio; pad to the requested canvas like a browser would.

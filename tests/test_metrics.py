@@ -44,3 +44,22 @@ def test_error_measures():
     assert mse(clear, b) == 0
     with pytest.raises(ValueError, match="differ in size"):
         mse(a, np.zeros((8, 8, 3), np.uint8))
+
+
+# A fluent-emoji inner shadow (articulated-lorry, MIT), cut down: resvg indexes out of bounds in its arithmetic
+# composite at 512 px on this viewBox (a 6% margin around 32 units), a Rust panic.
+RESVG_PANICS = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512" viewBox="-1.92 -1.92 35.84 35.84">'
+    '<g filter="url(#f)"><path fill="#aba5b1" d="M12 24H2v1c0 .55.45 1 1 1h8.85a.15.15 0 0 0 .15-.15z"/></g>'
+    '<defs><filter id="f" width="10.5" height="2.25" x="2" y="23.75" filterUnits="userSpaceOnUse">'
+    '<feColorMatrix in="SourceAlpha" result="hardAlpha" values="0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 127 0"/>'
+    '<feGaussianBlur stdDeviation=".325"/><feComposite in2="hardAlpha" k2="-1" k3="1" operator="arithmetic"/>'
+    "</filter></defs></svg>"
+)
+
+
+def test_a_resvg_panic_is_an_ordinary_exception():
+    """pyo3 raises a Rust panic as a BaseException, past every `except Exception` of a batch stage."""
+    with pytest.raises(RuntimeError, match="resvg failed drawing the SVG at 512x512"):
+        render_svg(RESVG_PANICS, 512, 512)
+    assert render_svg(RESVG_PANICS, 300, 300).shape == (300, 300, 3)  # the same document at another size draws
