@@ -19,6 +19,10 @@ as `../shared/bench/README.md` says the bench's were made, into a folder laid ou
   (stroke-width 0.15 of their 24 units), as technical drawings and thin-line icon styles are drawn
 - `thin` (a probe class too): tabler stroke icons in one dark colour at 32 px with strokes of 1.33 px (stroke-width
   1 of 24 units), a UI icon set exported at 1x: no pixel of a curve or slant is fully covered
+- asset-archive variants of flat icons (probe classes too, drawn after the others): `dark` (512 px on a dark UI's
+  canvas, #1f2937), `tile` (an app icon: the icon inside a rounded square of one colour, 512 px on white),
+  `shadow` (512 px with a soft drop shadow, SVG's feDropShadow: blur 6 px, 35% black), `webp` (512 px, lossy WebP
+  quality 80, judged against its clean render), `grey` (512 px greyscale PNG) and `big` (1024 px, a 2x export)
 
     .venv/bin/python -m benchmarks.unseen_wild --iconify DIR/node_modules/@iconify-json --out OUT [--per-class 10]
     .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent,pixel
@@ -42,6 +46,8 @@ from layertracer.metrics import render_svg
 FLAT_SETS = ("twemoji", "noto", "fluent-emoji-flat", "flat-color-icons")
 INKS = ("#15803d", "#0f766e", "#1d4ed8", "#1f2937", "#c2410c", "#b91c1c", "#7e22ce")  # one per line icon or logo
 MARGIN = 0.06
+DARK = "#1f2937"  # a dark UI's canvas, for the `dark` class
+TILES = ("#2563eb", "#16a34a", "#f59e0b", "#db2777", "#0f172a")  # app tile colours, for the `tile` class
 
 
 def bench_names(bench: Path) -> set[str]:
@@ -85,17 +91,19 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
             image.save(root / cls / f"{name}{suffix}", **params)
             written[cls] += 1
 
-    def first(source: str, accept: Callable[[str], bool]) -> list[tuple[str, str, float, float]]:
-        return [item for _, item in zip(range(per_class), draw(iconify, source, taken, rng, accept))]
+    def first(
+        source: str, accept: Callable[[str], bool], count: int = per_class
+    ) -> list[tuple[str, str, float, float]]:
+        return [item for _, item in zip(range(count), draw(iconify, source, taken, rng, accept))]
 
-    save("gradient", ((f"fluent-emoji__{n}", render(b, w, h, 512, MARGIN))
-                      for n, b, w, h in first("fluent-emoji", lambda body: "Gradient" in body)))
+    # resvg fails on some fluent-emoji filters at some sizes (`metrics.render_svg`): those icons are passed over.
+    gradients = first("fluent-emoji", lambda body: "Gradient" in body, 3 * per_class)
+    save("gradient", [(f"fluent-emoji__{n}", image) for n, image in _drawable(gradients, 512)][:per_class])
     save("line", ((f"tabler__{n}", render(b.replace("currentColor", rng.choice(INKS)), w, h, 256, 0.0))
                   for n, b, w, h in first("tabler", lambda body: True)))
     save("logo", ((f"simple-icons__{n}", render(f'<g fill="{rng.choice(INKS)}">{b}</g>', w, h, 512, 0.0))
                   for n, b, w, h in first("simple-icons", lambda body: True)))
-    flat = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS
-            for n, b, w, h in first(source, lambda body: not any(k in body for k in ("Gradient", "mask", "<use")))]
+    flat = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS for n, b, w, h in first(source, _flat)]
     rng.shuffle(flat)
     small, jpeg, transparent, pixel = (flat[k * per_class : (k + 1) * per_class] for k in range(4))
     save("small", ((n, render(b, w, h, 64, MARGIN)) for n, b, w, h in small))
@@ -104,8 +112,7 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
     save("transparent", ((n, render(b, w, h, 512, MARGIN, on_white=False)) for n, b, w, h in transparent))
     save("pixel", ((n, render(b, w, h, 32, MARGIN).resize((512, 512), Image.NEAREST)) for n, b, w, h in pixel))
     # Drawn last, so that the classes above keep the icons they had before this one came.
-    noisy = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS
-             for n, b, w, h in first(source, lambda body: not any(k in body for k in ("Gradient", "mask", "<use")))]
+    noisy = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS for n, b, w, h in first(source, _flat)]
     noisy = rng.sample(noisy, min(per_class, len(noisy)))
     save("_reference/noisy", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in noisy))
     grain = np.random.default_rng(seed)
@@ -116,7 +123,42 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
     thin = first("tabler", lambda body: True)
     save("thin", ((f"tabler__{n}", render(_restroked(b, rng.choice(INKS), 1.0), w, h, 32, 0.0))
                   for n, b, w, h in thin))
+    archive = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS
+               for n, b, w, h in first(source, _flat, 2 * per_class)]
+    rng.shuffle(archive)
+    dark, tile, shadow, webp, grey, big = (archive[k * per_class : (k + 1) * per_class] for k in range(6))
+    save("dark", ((n, render(f'<rect x="-50%" y="-50%" width="200%" height="200%" fill="{DARK}"/>{b}', w, h, 512,
+                             MARGIN)) for n, b, w, h in dark))
+    save("tile", ((n, render(_tiled(b, w, h, rng.choice(TILES)), 1, 1, 512, 0.0)) for n, b, w, h in tile))
+    save("shadow", ((n, render(f'<defs><filter id="shadow"><feDropShadow dx="{w / 80}" dy="{h / 50}" '
+                               f'stdDeviation="{w / 85}" flood-opacity="0.35"/></filter></defs>'
+                               f'<g filter="url(#shadow)">{b}</g>', w, h, 512, MARGIN)) for n, b, w, h in shadow))
+    save("_reference/webp", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in webp))
+    save("webp", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in webp), ".webp", quality=80)
+    save("grey", ((n, render(b, w, h, 512, MARGIN).convert("L")) for n, b, w, h in grey))
+    save("big", ((n, render(b, w, h, 1024, MARGIN)) for n, b, w, h in big))
     return written
+
+
+def _drawable(icons: list[tuple[str, str, float, float]], px: int) -> Iterator[tuple[str, Image.Image]]:
+    """(name, render at `px`) of the icons resvg can draw at that size."""
+    for name, body, width, height in icons:
+        try:
+            yield name, render(body, width, height, px, MARGIN)
+        except RuntimeError:
+            continue
+
+
+def _flat(body: str) -> bool:
+    """A flat icon: no gradients, masks or `<use>` references."""
+    return not any(k in body for k in ("Gradient", "mask", "<use"))
+
+
+def _tiled(body: str, width: float, height: float, colour: str) -> str:
+    """An app icon's body in a unit square: a rounded square of `colour`, the icon inside it at 70%."""
+    side = max(width, height)
+    return (f'<rect x="0.03" y="0.03" width="0.94" height="0.94" rx="0.22" fill="{colour}"/>'
+            f'<svg x="0.15" y="0.15" width="0.7" height="0.7" viewBox="0 0 {side} {side}">{body}</svg>')
 
 
 def _restroked(body: str, ink: str, width: float) -> str:

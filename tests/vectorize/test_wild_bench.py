@@ -70,18 +70,29 @@ def test_the_unseen_wild_set_is_laid_out_like_the_bench_and_skips_the_bench_name
     (bench / "icons" / "dev").mkdir(parents=True)
     (bench / "icons" / "dev" / "noto__taken.svg").write_text("<svg/>")
     written = make(iconify, tmp_path / "out", 2, 3, bench)
-    assert written == {cls: 2 for cls in ("gradient", "line", "logo", "small", "_reference/jpeg", "jpeg",
-                                          "transparent", "pixel", "_reference/noisy", "noisy", "hairline", "thin")}
+    assert written == {cls: 2 for cls in (
+        "gradient", "line", "logo", "small", "_reference/jpeg", "jpeg", "transparent", "pixel", "_reference/noisy",
+        "noisy", "hairline", "thin", "dark", "tile", "shadow", "_reference/webp", "webp", "grey", "big")}
     root = tmp_path / "out" / "wild" / "dev"
     sizes = {"gradient": 512, "line": 256, "logo": 512, "small": 64, "jpeg": 512, "transparent": 512, "pixel": 512,
-             "noisy": 512, "hairline": 256, "thin": 32}
+             "noisy": 512, "hairline": 256, "thin": 32, "dark": 512, "tile": 512, "shadow": 512, "webp": 512,
+             "grey": 512, "big": 1024}
+    modes = {"transparent": "RGBA", "grey": "L"}
     for cls, px in sizes.items():
         for path in (root / cls).iterdir():
             assert "taken" not in path.name
             image = Image.open(path)
-            assert image.size == (px, px) and image.mode == ("RGBA" if cls == "transparent" else "RGB")
-            if cls == "jpeg":
-                assert path.suffix == ".jpg" and (root / "_reference" / "jpeg" / f"{path.stem}.png").is_file()
+            assert image.size == (px, px) and image.mode == modes.get(cls, "RGB")
+            if cls in ("jpeg", "webp"):  # lossy, with the clean render to judge against
+                assert path.suffix == {"jpeg": ".jpg", "webp": ".webp"}[cls]
+                assert (root / "_reference" / cls / f"{path.stem}.png").is_file()
+    corners = {cls: {tuple(np.asarray(Image.open(path))[2, 2]) for path in (root / cls).iterdir()}
+               for cls in ("dark", "tile", "shadow")}
+    assert corners == {"dark": {(31, 41, 55)}, "tile": {(255, 255, 255)}, "shadow": {(255, 255, 255)}}
+    for path in (root / "shadow").iterdir():  # a soft grey shadow: shades of grey that no icon colour has
+        pixels = np.asarray(Image.open(path)).reshape(-1, 3).astype(int)
+        greys = pixels[(np.ptp(pixels, axis=1) == 0) & (pixels[:, 0] > 150) & (pixels[:, 0] < 250)]
+        assert len(np.unique(greys[:, 0])) > 20
     assert all(pixel_block(decode_image(path.read_bytes())) == 16 for path in (root / "pixel").iterdir())
     for path in (root / "noisy").iterdir():  # the clean render plus grain of the degraded grids' sigma
         clean = decode_image((root / "_reference" / "noisy" / path.name).read_bytes()).astype(float)
