@@ -95,13 +95,12 @@ def clean_colors(
     `base` marks the first step, drawn on nothing (see `coverage.layer_raster`).
 
     `neighbours`, if given, says how many of its 4 neighbours each pixel equals (`images.matching_neighbours`):
-    3 or more, it lies inside a flat fill. A colour
-    with enough such pixels is a fill of its own even where it lies between a fill and what lay beneath
-    (translucent steam over white is a blend by colour, not by place), and flat pixels are never taken for
-    edge blends. Noisy frames have few flat pixels, so there it changes little. `exact` marks exact frames
-    (see `masks.MaskOptions.exact`), which have no noise at all: a flat colour is a fill of its own unless it
-    is the same colour as one already taken, and a pixel's own colour, not the fill it snaps to, says whether
-    it changed visibly (light foam on white is drawn).
+    3 or more, it lies inside a flat fill. A colour with enough such pixels is a fill of its own even where it
+    lies between a fill and what lay beneath (translucent steam over white is a blend by colour, not by place),
+    and flat pixels are never taken for edge blends. Noisy frames have few flat pixels, so there it changes
+    little. `exact` marks exact frames (see `masks.MaskOptions.exact`), which have no noise at all: a flat colour
+    is a fill of its own unless it is the same colour as one already taken, and a pixel's own colour, not the fill
+    it snaps to, says whether it changed visibly (light foam on white is drawn).
     """
     runs = PairRuns.of(colors, beneath)
     colors, beneath = colors[runs.first].astype(np.float32), beneath[runs.first].astype(np.float32)
