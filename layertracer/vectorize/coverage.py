@@ -184,8 +184,9 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     coverage.ravel()[band] = _coverage(_rows(old, band), _rows(new, band), fill_colors(fills, band))
     opacities: dict[int, float] = {}
     if step.over.shape[-1] == 4:
-        alpha = step.over[..., 3].astype(np.float32) / 255.0
-        opacities = fill_opacities(index.ravel()[anchored], alpha.ravel()[anchored])
+        alpha = added_opacity(step.under[..., 3], step.over[..., 3])
+        labels_at = index.ravel()[anchored]
+        opacities = fill_opacities(labels_at, alpha.ravel()[anchored])
         # A translucent fill covers a pixel fully where the pixel is as opaque as the fill itself.
         own = np.ones(len(colors) + 1, np.float32)
         for row, opacity in opacities.items():
@@ -211,6 +212,8 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     index[coverage < 0.5] = 0
     if not index.any():  # nothing covers half a pixel (a step of translucent pixels only): nothing to trace
         return None
+    if opacities:
+        colors = alone_over_white(colors, opacities, labels_at, _rows(new, anchored), _rows(old, anchored))
     return LayerRaster(
         index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover, opacities=opacities
     )
@@ -255,6 +258,33 @@ def stroke_coverage(coverage: np.ndarray, strokes: np.ndarray, upscale: int) -> 
     some = keep > 0
     level[some] = np.maximum(values[(starts + keep - 1)[some]], 1.0 / 255.0)
     return np.where(strokes, coverage * (0.5 / level[tile]), coverage).astype(np.float32)
+
+
+def added_opacity(under: np.ndarray, over: np.ndarray) -> np.ndarray:
+    """HxW float32: the opacity of what a step drew over each pixel, from the pixel's uint8 alpha before (`under`)
+    and after (`over`). Composited over alpha u, a fill of opacity f leaves u + f (1 - u): a translucent shadow
+    drawn over another is as opaque as it adds, not as the two together (read as that, the overlap came out twice
+    as dark). Over an opaque pixel nothing tells how opaque the fill is: it counts as opaque, its colour the mix.
+    """
+    u, o = under.astype(np.float32) / 255.0, over.astype(np.float32) / 255.0
+    return np.where(u < 1.0, np.clip((o - u) / np.maximum(1.0 - u, 1e-6), 0.0, 1.0), 1.0).astype(np.float32)
+
+
+def alone_over_white(
+    colors: np.ndarray, opacities: dict[int, float], labels: np.ndarray, new: np.ndarray, old: np.ndarray
+) -> np.ndarray:
+    """`colors` with each translucent fill's as it would look over white alone, from its settled pixels (given
+    with their labels, row + 1) over white before (`old`) and after (`new`) the step: what `trace` unflattens.
+
+    At opacity f over a pixel that looked `old`, a fill that alone over white looks `c` gives
+    new = c - (1 - f) (255 - old): over the transparent canvas (old white) that is its colour as seen, over
+    another translucent fill it is lighter than seen (a shadow over a shadow is seen darker than it is)."""
+    colors = colors.copy()
+    for row, opacity in opacities.items():
+        mine = labels == row + 1
+        alone = new[mine].astype(np.float32) + (1.0 - opacity) * (255.0 - old[mine].astype(np.float32))
+        colors[row] = np.clip(np.round(np.median(alone, axis=0)), 0, 255).astype(np.uint8)
+    return colors
 
 
 def fill_opacities(labels: np.ndarray, alpha: np.ndarray) -> dict[int, float]:

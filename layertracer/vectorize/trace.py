@@ -68,7 +68,7 @@ def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
         return []
     fills = []
     speck_px = (settings.filter_speckle * upscale) ** 2
-    for row, region in stacked_regions(raster.index, len(raster.colors), speck_px):
+    for row, region in stacked_regions(raster.index, len(raster.colors), speck_px, list(raster.opacities)):
         x, y, w, h = cv2.boundingRect(region.view(np.uint8))
         # A blank one-pixel margin keeps edges off the bitmap's border.
         ink = cv2.copyMakeBorder(region[y : y + h, x : x + w].view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
@@ -131,7 +131,9 @@ def _pbm(ink: np.ndarray) -> bytes:
     return b"P4\n%d %d\n" % (ink.shape[1], ink.shape[0]) + np.packbits(ink, axis=1).tobytes()
 
 
-def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+def stacked_regions(
+    index: np.ndarray, n_colors: int, speck_px: int = 0, see_through: list[int] | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
     """(colour row, pixels to fill) per colour of an indexed raster (0 = empty), in drawing order.
 
     Largest colour first, as vtracer stacks its clusters; each region reaches one pixel under the colours
@@ -141,7 +143,8 @@ def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iter
     the hole and the ring around it that this region reaches under, a colour drawn earlier reaches a pixel
     under this one, so either is traced on those pixels and the ring, and under `speck_px` of them (at the
     traced scale) vtracer drops it, leaving the hole to show what lies beneath the step. A hole holding the
-    step's own outside stays.
+    step's own outside stays. Colour rows in `see_through` are translucent: nothing reaches under them, where it
+    would show through as a seam (and a translucent fill reaching under another would darken their overlap).
     """
     if n_colors == 1:
         region = index > 0
@@ -155,10 +158,14 @@ def stacked_regions(index: np.ndarray, n_colors: int, speck_px: int = 0) -> Iter
     place[np.asarray(order) + 1] = np.arange(1, len(order) + 1)
     placed = place[index]
     outside = placed == 0
+    under = placed  # the pixels a colour may reach under: those of the colours drawn after it that hide it
+    if see_through:
+        place[np.add(see_through, 1)] = 0  # to what is drawn before it, a translucent colour's pixels are empty
+        under = place[index]
     for k, row in enumerate(order, start=1):
         region = placed == k
         if k < len(order):
-            region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & (placed > k)
+            region |= cv2.dilate(region.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool) & (under > k)
         yield row, _fill_specks(region, outside, speck_px) if speck_px else region
 
 
