@@ -22,7 +22,8 @@ as `../shared/bench/README.md` says the bench's were made, into a folder laid ou
 - asset-archive variants of flat icons (probe classes too, drawn after the others): `dark` (512 px on a dark UI's
   canvas, #1f2937), `tile` (an app icon: the icon inside a rounded square of one colour, 512 px on white),
   `shadow` (512 px with a soft drop shadow, SVG's feDropShadow: blur 6 px, 35% black), `webp` (512 px, lossy WebP
-  quality 80, judged against its clean render), `grey` (512 px greyscale PNG) and `big` (1024 px, a 2x export)
+  quality 80, judged against its clean render), `grey` (512 px greyscale PNG), `big` (1024 px, a 2x export) and
+  `sticker` (512 px RGBA with the same drop shadow on a transparent canvas: translucent over translucent)
 
     .venv/bin/python -m benchmarks.unseen_wild --iconify DIR/node_modules/@iconify-json --out OUT [--per-class 10]
     .venv/bin/python -m benchmarks.wild_quality --bench OUT --classes gradient,jpeg,line,logo,small,transparent,pixel
@@ -126,18 +127,23 @@ def make(iconify: Path, out: Path, per_class: int, seed: int, bench: Path) -> di
     archive = [(f"{source}__{n}", b, w, h) for source in FLAT_SETS
                for n, b, w, h in first(source, _flat, 2 * per_class)]
     rng.shuffle(archive)
-    dark, tile, shadow, webp, grey, big = (archive[k * per_class : (k + 1) * per_class] for k in range(6))
+    dark, tile, shadow, webp, grey, big, sticker = (archive[k * per_class : (k + 1) * per_class] for k in range(7))
     save("dark", ((n, render(f'<rect x="-50%" y="-50%" width="200%" height="200%" fill="{DARK}"/>{b}', w, h, 512,
                              MARGIN)) for n, b, w, h in dark))
     save("tile", ((n, render(_tiled(b, w, h, rng.choice(TILES)), 1, 1, 512, 0.0)) for n, b, w, h in tile))
-    save("shadow", ((n, render(f'<defs><filter id="shadow"><feDropShadow dx="{w / 80}" dy="{h / 50}" '
-                               f'stdDeviation="{w / 85}" flood-opacity="0.35"/></filter></defs>'
-                               f'<g filter="url(#shadow)">{b}</g>', w, h, 512, MARGIN)) for n, b, w, h in shadow))
+    save("shadow", ((n, render(_shadowed(b, w, h), w, h, 512, MARGIN)) for n, b, w, h in shadow))
     save("_reference/webp", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in webp))
     save("webp", ((n, render(b, w, h, 512, MARGIN)) for n, b, w, h in webp), ".webp", quality=80)
     save("grey", ((n, render(b, w, h, 512, MARGIN).convert("L")) for n, b, w, h in grey))
     save("big", ((n, render(b, w, h, 1024, MARGIN)) for n, b, w, h in big))
+    save("sticker", ((n, render(_shadowed(b, w, h), w, h, 512, MARGIN, on_white=False)) for n, b, w, h in sticker))
     return written
+
+
+def _shadowed(body: str, width: float, height: float) -> str:
+    """The body with a soft drop shadow, as a designer adds one: SVG's feDropShadow, 35% black, blurred ~6 px."""
+    return (f'<defs><filter id="shadow"><feDropShadow dx="{width / 80}" dy="{height / 50}" '
+            f'stdDeviation="{width / 85}" flood-opacity="0.35"/></filter></defs><g filter="url(#shadow)">{body}</g>')
 
 
 def _drawable(icons: list[tuple[str, str, float, float]], px: int) -> Iterator[tuple[str, Image.Image]]:

@@ -51,7 +51,7 @@ WILD_CLASSES = ("gradient", "jpeg", "line", "logo", "small", "transparent")
 GRID_CLASSES = ("degraded4", "degraded9", "clean4", "clean9")
 CLASSES = (*WILD_CLASSES, "flat", *GRID_CLASSES)
 # Made by `benchmarks.unseen_wild` only (--bench OUT): classes the bench does not have.
-PROBE_CLASSES = ("pixel", "noisy", "hairline", "thin", "dark", "tile", "shadow", "webp", "grey", "big")
+PROBE_CLASSES = ("pixel", "noisy", "hairline", "thin", "dark", "tile", "shadow", "webp", "grey", "big", "sticker")
 SEED = 17
 DRIFT_PX, NOISE_SIGMA, GAIN, JPEG_QUALITY = 2, 3.0, 0.02, 88
 TARGETS = ("targets (issue 17): every wild class MSE <= 0.8x and paths <= 1.0x (gradient: MSE <= 0.5x); "

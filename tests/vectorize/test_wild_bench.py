@@ -72,12 +72,12 @@ def test_the_unseen_wild_set_is_laid_out_like_the_bench_and_skips_the_bench_name
     written = make(iconify, tmp_path / "out", 2, 3, bench)
     assert written == {cls: 2 for cls in (
         "gradient", "line", "logo", "small", "_reference/jpeg", "jpeg", "transparent", "pixel", "_reference/noisy",
-        "noisy", "hairline", "thin", "dark", "tile", "shadow", "_reference/webp", "webp", "grey", "big")}
+        "noisy", "hairline", "thin", "dark", "tile", "shadow", "_reference/webp", "webp", "grey", "big", "sticker")}
     root = tmp_path / "out" / "wild" / "dev"
     sizes = {"gradient": 512, "line": 256, "logo": 512, "small": 64, "jpeg": 512, "transparent": 512, "pixel": 512,
              "noisy": 512, "hairline": 256, "thin": 32, "dark": 512, "tile": 512, "shadow": 512, "webp": 512,
-             "grey": 512, "big": 1024}
-    modes = {"transparent": "RGBA", "grey": "L"}
+             "grey": 512, "big": 1024, "sticker": 512}
+    modes = {"transparent": "RGBA", "grey": "L", "sticker": "RGBA"}
     for cls, px in sizes.items():
         for path in (root / cls).iterdir():
             assert "taken" not in path.name
