@@ -116,7 +116,8 @@ def _decompose(image: np.ndarray, frames: int, options: DecomposeOptions) -> lis
     rank = np.full(n, -1, np.int64)
     rank[order] = np.arange(len(order))
     steps = assign_steps(elements, seg.areas, frames)
-    shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching)
+    opaque = seg.colours[:, 3] == 255
+    shapes = _complete_shapes(seg.region_map, rank, order, steps, seg.fills, hulls, touching, opaque)
     colours = _canvas_first(seg.colours, has_alpha)
     if halo_reach > 0 and not has_alpha:
         traced = rebuild_edges(traced, seg.region_map, colours, ~seg.ramps, halo_reach, options.colour_tol)
@@ -171,21 +172,32 @@ def _canvas_first(colours: np.ndarray, has_alpha: bool) -> np.ndarray:
 
 def _complete_shapes(
     region_map: np.ndarray, rank: np.ndarray, order: list[int], steps: np.ndarray, fills: np.ndarray,
-    hulls: list[RegionHull | None], touching: np.ndarray,
+    hulls: list[RegionHull | None], touching: np.ndarray, opaque: np.ndarray,
 ) -> dict[int, ShapeMask]:
     """Each region drawn whole; regions of one fill drawn in one step are completed together, under the id of
-    the first of them, so pieces that later shapes cut apart become one shape (one path instead of several)."""
+    the first of them, so pieces that later shapes cut apart become one shape (one path instead of several).
+
+    An `opaque` shape is completed only under opaque regions: a translucent one (a soft shadow) does not hide it,
+    and completed under it the shape would show where the picture has only shadow, which the shadow's step could
+    only paint over with an opaque mix. Translucent regions still complete under one another: a shadow's bands
+    stack."""
     groups: dict[tuple[int, int], list[int]] = {}
     for rid in order:
         groups.setdefault((int(fills[rid]), int(steps[rid])), []).append(rid)
     shapes: dict[int, ShapeMask] = {}
-    hides = ((touching > 0) & (rank[None, :] > rank[:, None])).any(axis=1)  # touches a region drawn later
+    hiding = np.where(opaque, rank, -1)  # to an opaque shape, a translucent region hides as little as the canvas
+    later = (touching > 0) & (rank[None, :] > rank[:, None])
+    covered = np.where(opaque, (later & opaque[None, :]).any(axis=1), later.any(axis=1))  # touches what hides it
     for members in groups.values():
-        if not hides[members].any():  # nothing covers them: they are already whole
+        if not covered[members].any():  # nothing covers them: they are already whole
             shapes.update({rid: _own_shape(region_map, rid, hulls[rid]) for rid in members})
             continue
         points = np.concatenate([hulls[rid].points for rid in members])
-        shapes[members[0]] = complete_shape(region_map, rank, members, points)
+        ranks = rank
+        if opaque[members].all():
+            ranks = hiding.copy()
+            ranks[members] = rank[members]
+        shapes[members[0]] = complete_shape(region_map, ranks, members, points)
     return shapes
 
 
