@@ -98,6 +98,7 @@ class LayerRaster:
     # colour row -> its opacity, for translucent fills of RGBA frames; `colors` (and gradients) then hold what
     # the fill looks like over white, as every colour here is measured
     opacities: dict[int, float] = field(default_factory=dict)
+    strokes: tuple[int, ...] = ()  # colour rows that are the inks of strokes about a pixel wide (palette.stroke_inks)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,9 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
         if not _thin(np.where(inked, coverage, 0.0), seen):
             return layer_raster(step, upscale, strokes=False)  # a soft highlight's blends, not a stroke's
         coverage = stroke_coverage(coverage, inked, upscale)
+        strokes_drawn = tuple(int(row) - 1 for row in np.unique(index[inked]) if row > 0)
+    else:
+        strokes_drawn = ()
     placed = np.where(_new_edges(old, new), coverage, np.nan)
     cover = FillCover(index.copy(), partner, share, placed, len(colors) + 1, step.x, step.y)
     if upscale > 1:
@@ -215,7 +219,8 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     if opacities:
         colors = alone_over_white(colors, opacities, labels_at, _rows(new, anchored), _rows(old, anchored))
     return LayerRaster(
-        index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover, opacities=opacities
+        index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover, opacities=opacities,
+        strokes=strokes_drawn,
     )
 
 

@@ -8,6 +8,7 @@ The pieces of one colour are then written as one compound path.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -77,7 +78,7 @@ def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
             img_format="pbm",
             colormode="binary",
             mode="spline",
-            filter_speckle=settings.filter_speckle * upscale,
+            filter_speckle=_speckle(settings.filter_speckle, upscale, row in raster.strokes),
             corner_threshold=settings.corner_threshold,
             length_threshold=settings.length_threshold,
             max_iterations=settings.max_iterations,
@@ -97,6 +98,13 @@ def trace_fills(raster: LayerRaster | None, upscale: int, settings: VtracerSetti
         pieces = [Path(path.d, fill, path.x + dx, path.y + dy, gradient) for path in traced]
         fills.append((row, compound(pieces)))
     return fills
+
+
+def _speckle(filter_speckle: int, upscale: int, stroke: bool) -> int:
+    """vtracer's speck size at the traced scale. It drops pieces of fewer pixels than its square; a stroke about a
+    pixel wide is a speck only where it is shorter than that side, so its square is the one of that many pixels."""
+    side = math.sqrt(filter_speckle) if stroke else filter_speckle
+    return max(1, round(side * upscale)) if filter_speckle else 0
 
 
 def compound(pieces: list[Path]) -> list[Path]:

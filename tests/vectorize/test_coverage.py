@@ -13,6 +13,7 @@ from layertracer.vectorize import TraceOptions, vectorize_frames
 from layertracer.vectorize.coverage import core, crop_step, layer_raster, upscale_fills
 from layertracer.vectorize.masks import MaskOptions, foreground_mask
 from layertracer.vectorize.palette import clean_colors, stroke_inks
+from layertracer.vectorize.trace import _speckle
 
 
 def test_a_blend_moves_the_boundary_by_its_share():
@@ -235,6 +236,21 @@ def test_only_bands_on_the_line_to_a_band_of_ink_are_its_shades():
     row_of = {tuple(int(v) for v in c): k for k, c in enumerate(clean.table)}
     assert list(clean.ink_rows) == [row_of[ink_colour]] and shade not in row_of  # a blend now, not a fill
     assert (colour[(at >= 11 * 40) & (at < 13 * 40)] == off_line).all() and (colour[at >= 16 * 40] == half).all()
+
+
+def test_short_strokes_about_a_pixel_wide_are_not_specks():
+    """vtracer drops pieces of fewer pixels than the square of its speck size (4 px: 16 px); a stroke 1.33 px wide
+    and 5-8 px long is a dash, a tick, the stem of an "i", and a 32 px icon of them came out blank. A stroke ink's
+    piece is a speck only where it is shorter than that side."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">'
+           '<g fill="none" stroke="#1d4ed8" stroke-width="1.33" stroke-linecap="round">'
+           '<path d="M5 27 L11 21"/><path d="M16 5 L16 10"/><path d="M21.5 18.5 L26 25"/>'
+           '<path d="M4 12 L8 13"/></g></svg>')
+    image = render_svg(svg, 32, 32)[..., :3]
+    result = vectorize_frames([image], TraceOptions().for_exact_frames())
+    rendered = render_svg(result.svg, 32, 32)
+    assert 0.9 < ink(rendered) / ink(image) < 1.1 and mse(rendered, image) < 1e-3
+    assert [_speckle(4, 16, stroke) for stroke in (False, True)] == [64, 32] and _speckle(0, 16, True) == 0
 
 
 def test_stroke_inks_is_the_farthest_blend_of_colours_no_fill_explains():
