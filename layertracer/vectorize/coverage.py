@@ -18,7 +18,7 @@ import numpy as np
 from layertracer.images import flatten_on_white, matching_neighbours
 from layertracer.labels import label_boxes
 from layertracer.vectorize.gradients import Gradient
-from layertracer.vectorize.palette import EXACT_SAME_COLOR, CleanColors, clean_colors
+from layertracer.vectorize.palette import EXACT_SAME_COLOR, CleanColors, channel_max, clean_colors
 from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim reaches (into unchanged pixels too)
@@ -201,11 +201,11 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     _partners_from_neighbours(index, partner, share, new, colors)
     if len(clean.ink_rows):
         # Paper the step drew (the white inside a loop, drawn by the first step) is, to a stroke, what lies beneath.
-        seen = step.changed & (cv2.absdiff(new, old).max(axis=2) > EXACT_SAME_COLOR)
+        seen = step.changed & (channel_max(cv2.absdiff(new, old)) > EXACT_SAME_COLOR)
         if not _thin(np.where(inked, coverage, 0.0), seen):
             return layer_raster(step, upscale, strokes=False)  # a soft highlight's blends, not a stroke's
         coverage = stroke_coverage(coverage, inked, upscale)
-        strokes_drawn = tuple(int(row) - 1 for row in np.unique(index[inked]) if row > 0)
+        strokes_drawn = tuple(int(row) - 1 for row in np.unique(index[inked]))  # every pixel has a label here
     else:
         strokes_drawn = ()
     placed = np.where(_new_edges(old, new), coverage, np.nan)

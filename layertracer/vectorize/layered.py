@@ -142,8 +142,8 @@ def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings, s
     if not snap_edges or raster.cover is None:
         return [path for _, paths in fills for path in paths]
     rows = [row for row, _ in fills]
-    hiding = [row for row in rows if row not in raster.opacities]  # what a fill reaches under (see stacked_regions)
-    groups = [(paths, raster.cover.of(row, [r for r in rows[k + 1 :] if r in hiding], FIELD_MARGIN_PX))
+    # What a fill reaches under (see stacked_regions): the fills drawn after it, except translucent ones.
+    groups = [(paths, raster.cover.of(row, [r for r in rows[k + 1 :] if r not in raster.opacities], FIELD_MARGIN_PX))
               for k, (row, paths) in enumerate(fills)]
     return snap_paths(groups, upscale, settings.corner_threshold)
 

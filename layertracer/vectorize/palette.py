@@ -41,7 +41,7 @@ class CleanColors:
     settled: np.ndarray
     partner_row: np.ndarray
     share: np.ndarray
-    ink_rows: np.ndarray  # rows of `table` that are stroke inks (see `stroke_inks`), which no pixel shows unmixed
+    ink_rows: np.ndarray  # rows of `table` that are the inks of strokes about a pixel wide (see `_with_stroke_inks`)
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,8 @@ def clean_colors(
     if exact and strokes:
         bands = np.zeros(len(palette), bool)
         if interior_bins is not None:  # a band w px wide has (w - 2) / w of its pixels inside
-            bands = interior_bins[_bins(palette)] <= BAND_INTERIOR_SHARE * counts[_bins(palette)]
+            own = _bins(palette)
+            bands = interior_bins[own] <= BAND_INTERIOR_SHARE * counts[own]
         palette, flat_pairs, inks = _with_stroke_inks(palette, colors, beneath, weights, flat_pairs, bands)
     else:
         inks = np.zeros((0, 3), np.float32)
