@@ -20,6 +20,7 @@ from layertracer.decompose.stacking import (
     ShapeMask,
     adjacency,
     below_weights,
+    border_lengths,
     complete_shape,
     convex_hulls,
     hull_overlaps,
@@ -109,7 +110,9 @@ def _decompose(image: np.ndarray, frames: int, options: DecomposeOptions) -> lis
     boxes = label_boxes(seg.region_map, n)
     hulls = convex_hulls(seg.region_map, boxes)
     touching = adjacency(seg.region_map, n)
-    below = below_weights(seg.areas, touching, hull_overlaps(seg.region_map, hulls, n))
+    below = below_weights(
+        seg.areas, touching, hull_overlaps(seg.region_map, hulls, n), border_lengths(seg.region_map, n)
+    )
     elements = stacking_order(seg.areas, below, seg.fills)
     order = [rid for element in elements for rid in element]
 

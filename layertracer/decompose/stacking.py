@@ -72,18 +72,26 @@ def hull_overlaps(region_map: np.ndarray, hulls: list[RegionHull | None], n: int
     return inside
 
 
-def below_weights(areas: np.ndarray, touching: np.ndarray, inside: np.ndarray) -> np.ndarray:
+def border_lengths(region_map: np.ndarray, n: int) -> np.ndarray:
+    """(n,) pixel edges of each region along the image's border."""
+    rim = np.concatenate([region_map[0], region_map[-1], region_map[:, 0], region_map[:, -1]])
+    return np.bincount(rim, minlength=n)
+
+
+def below_weights(areas: np.ndarray, touching: np.ndarray, inside: np.ndarray, border: np.ndarray) -> np.ndarray:
     """(n, n) evidence that region a lies below region b (0 where there is none); canvas excluded.
 
     A region whose outline runs (almost) entirely along one other region sits in that region's hole and is
-    on top of it; this overrides the hull cue, which thin curved strokes (an arc drawn on a face) fool.
+    on top of it; this overrides the hull cue, which thin curved strokes (an arc drawn on a face) fool. The
+    image's `border` is part of an outline: what a region meets beyond it is unknown, so a background that
+    reaches the border is in no hole of the one shape it surrounds (an app tile on a dark canvas).
     """
     area = np.maximum(areas, 1).astype(np.float64)
     # inside[a, b] - inside[b, a], relative to the smaller region: a small shape tucked under a big one
     # (a neck under a head) shows as much as a big one under a small one.
     evidence = (inside - inside.T) / np.minimum(area[:, None], area[None, :])
     weights = np.where((touching > 0) & (evidence > _MIN_EVIDENCE), evidence, 0.0)
-    outline = np.maximum(touching.sum(axis=0), 1).astype(np.float64)
+    outline = np.maximum(touching.sum(axis=0) + border, 1).astype(np.float64)
     enclosed = touching / outline[None, :] >= _ENCLOSED  # enclosed[a, b]: b lies in a hole of a
     weights[enclosed] = 1.0
     weights[enclosed.T] = 0.0

@@ -74,6 +74,18 @@ def face_with_two_eyes() -> np.ndarray:
     return _draw([("disc", ORANGE, (64, 64, 44))] + [("disc", BLUE, eye) for eye in EYES], WHITE)
 
 
+TILE, TILE_RADIUS = (16, 16, 112, 112), 16  # x0, y0, x1, y1 and corner radius of a rounded square
+
+
+def app_tile_on_dark() -> np.ndarray:
+    """An app icon as a dark UI shows it: a blue rounded square on the dark canvas, an orange disc inside."""
+    x0, y0, x1, y1 = TILE
+    r = TILE_RADIUS
+    corners = [("disc", BLUE, (x, y, r)) for x in (x0 + r, x1 - r) for y in (y0 + r, y1 - r)]
+    body = [("rect", BLUE, (x0 + r, y0, x1 - r, y1)), ("rect", BLUE, (x0, y0 + r, x1, y1 - r))]
+    return _draw([*corners, *body, ("disc", ORANGE, (64, 64, 24))], BACKGROUND)
+
+
 BIG_DISCS = [(34, 64, 26), (94, 64, 26)]
 
 

@@ -23,6 +23,7 @@ from tests.decompose.scenes import (
     EYES,
     ORANGE,
     WHITE,
+    app_tile_on_dark,
     close,
     colour_at,
     disc_on_square_on_background,
@@ -120,6 +121,18 @@ def test_white_enclosed_by_a_shape_on_white_is_drawn_on_top() -> None:
     frames = decompose_image(image, 4)
     assert close(colour_at(frames[0], 64, 64), ORANGE)
     assert np.array_equal(frames[1], image)
+
+
+def test_a_background_that_reaches_the_border_is_in_no_hole_of_the_tile_it_surrounds() -> None:
+    """The dark canvas runs along the tile alone, but beyond the image's border too: it is the background, drawn
+    first and whole, not a frame laid over a tile completed to a square (which left a seam at the corners)."""
+    image = app_tile_on_dark()
+    frames = decompose_image(image, 4)
+    for point in ((2, 2), (19, 19), (64, 64)):  # the canvas, a rounded corner, under the disc
+        assert close(colour_at(frames[0], *point), BACKGROUND)
+    assert close(colour_at(frames[1], 19, 19), BACKGROUND)  # the tile's corner stays rounded
+    layered = vectorize_frames(frames, TraceOptions().for_exact_frames())
+    assert mse(render_svg(layered.svg, image.shape[1], image.shape[0]), image) < 3e-4
 
 
 @pytest.mark.parametrize("scene,paths", [(disc_on_square_on_background, 3), (square_hole_filled_later, 2)])
