@@ -18,7 +18,15 @@ import numpy as np
 from layertracer.images import flatten_on_white, matching_neighbours
 from layertracer.labels import label_boxes
 from layertracer.vectorize.gradients import Gradient
-from layertracer.vectorize.palette import EXACT_SAME_COLOR, CleanColors, channel_max, clean_colors
+from layertracer.vectorize.palette import (
+    EXACT_SAME_COLOR,
+    PALETTE_SPACING,
+    CleanColors,
+    PairRuns,
+    channel_max,
+    clean_colors,
+    stroke_inks,
+)
 from layertracer.vectorize.ramps import fill_colors, ramp_fills
 
 EDGE_BAND_PX = 2.5  # how far from the step's solid pixels its anti-aliased rim reaches (into unchanged pixels too)
@@ -151,9 +159,10 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
 
     solid = core(step.changed)
     inside, clean = cleaned(solid)
-    if not (clean.drawn & clean.settled).any():
+    if not (clean.drawn & clean.settled).any() or (strokes and step.exact and _rim_inks(step, solid, new, old, clean)):
         # No solid pixel settled: every stroke of the step is under ~2 px wide (a hairline drawing), or all it
-        # changed is a thin blend. Its fills are read off all the pixels it changed instead.
+        # changed is a thin blend; or a stroke that thin runs around the paper a first step draws, all in its rim.
+        # Its fills are read off all the pixels it changed instead.
         solid = step.changed.copy()
         inside, clean = cleaned(solid)
     colors, keep = clean.table, clean.drawn & clean.settled
@@ -222,6 +231,25 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
         index=index, colors=colors, x=step.x, y=step.y, gradients=fills.gradients, cover=cover, opacities=opacities,
         strokes=strokes_drawn,
     )
+
+
+def _rim_inks(step: StepCrop, solid: np.ndarray, new: np.ndarray, old: np.ndarray, clean: CleanColors) -> bool:
+    """Whether a first step that draws paper (the white a loop encloses) shows along its rim the ink of a stroke
+    that none of its settled fills explains.
+
+    The `solid` core leaves the step's one-pixel rim out, and a stroke about a pixel wide around that paper lies in
+    the rim whole: its ink is nowhere in the core, and its pixels took the paper's colour (the outline of a 32 px
+    folder, the bowl of a glass came out blank)."""
+    if not step.base:
+        return False
+    fills = clean.table[np.unique(clean.row[clean.drawn & clean.settled])]
+    paper = old.reshape(-1, 3)[0].astype(np.int16)  # a first step's `old` is the bare paper
+    if not (channel_max(np.abs(fills.astype(np.int16) - paper)) <= PALETTE_SPACING).any():
+        return False
+    rim = np.flatnonzero(step.changed & ~solid & (channel_max(cv2.absdiff(new, old)) > EXACT_SAME_COLOR))
+    runs = PairRuns.of(_rows(new, rim), _rows(old, rim))
+    colours, beneath = (_rows(image, rim)[runs.first].astype(np.float32) for image in (new, old))
+    return len(stroke_inks(colours, beneath, runs.count(), fills.astype(np.float32))) > 0
 
 
 def _thin(ink: np.ndarray, changed: np.ndarray) -> bool:

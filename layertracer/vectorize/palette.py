@@ -131,6 +131,8 @@ def clean_colors(
         background = np.abs(palette - beneath[0]).max(axis=-1) <= PALETTE_SPACING
     from_beneath = not background[:MAX_BLEND_COLORS].any()
     out, snapped, keeps_beneath, partner, share = _snap(colors, beneath, palette, flat_pairs, from_beneath)
+    if background.any() and len(inks):
+        _paper_beneath_strokes(out, partner, share, _colour_keys(palette[background]), _colour_keys(inks))
     blends_into_beneath = snapped & keeps_beneath
     if base:
         drawn = np.full(len(colors), background.any()) | ~blends_into_beneath
@@ -145,6 +147,22 @@ def clean_colors(
     return CleanColors(
         table, *(runs.per_row(values) for values in (row, drawn, settled, partner_row, share)), ink_rows
     )
+
+
+def _paper_beneath_strokes(
+    out: np.ndarray, partner: np.ndarray, share: np.ndarray, paper: np.ndarray, inks: np.ndarray
+) -> None:
+    """Blends of the paper a first step draws (the white a loop encloses) and a stroke's ink made the ink partly
+    covering that paper (in place): to a stroke, the paper is what lies beneath, and its pixels' coverage is read
+    off their colour (`coverage.stroke_coverage`). Taken for two fills meeting, a stroke about a pixel wide along
+    a slant or a curve, which covers no pixel fully, was part paper in every pixel it straddles, with no pure
+    pixel of its ink beside them to place the boundary against, and its ink was lost there."""
+    own, other = _colour_keys(out), _colour_keys(partner)
+    inked = np.isin(own, inks)
+    across = (share < 1) & ((np.isin(own, paper) & np.isin(other, inks)) | (inked & np.isin(other, paper)))
+    ink = np.where(inked[:, None], out, partner)
+    out[across] = partner[across] = ink[across]
+    share[across] = 1.0
 
 
 @functools.cache
