@@ -159,9 +159,10 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
 
     solid = core(step.changed)
     inside, clean = cleaned(solid)
-    if not (clean.drawn & clean.settled).any() or (strokes and step.exact and _rim_inks(step, solid, new, old, clean)):
+    unsettled = not (clean.drawn & clean.settled).any()
+    if unsettled or (strokes and step.exact and _paper_strokes(step, solid, new, old, clean)):
         # No solid pixel settled: every stroke of the step is under ~2 px wide (a hairline drawing), or all it
-        # changed is a thin blend; or a stroke that thin runs around the paper a first step draws, all in its rim.
+        # changed is a thin blend; or strokes that thin run around the paper a first step draws, in its rim.
         # Its fills are read off all the pixels it changed instead.
         solid = step.changed.copy()
         inside, clean = cleaned(solid)
@@ -233,19 +234,21 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     )
 
 
-def _rim_inks(step: StepCrop, solid: np.ndarray, new: np.ndarray, old: np.ndarray, clean: CleanColors) -> bool:
-    """Whether a first step that draws paper (the white a loop encloses) shows along its rim the ink of a stroke
-    that none of its settled fills explains.
+def _paper_strokes(step: StepCrop, solid: np.ndarray, new: np.ndarray, old: np.ndarray, clean: CleanColors) -> bool:
+    """Whether a first step that draws paper (the white a loop encloses) has strokes about a pixel wide: inks of
+    them among its `solid` pixels, or along its rim an ink that none of its settled fills explains.
 
-    The `solid` core leaves the step's one-pixel rim out, and a stroke about a pixel wide around that paper lies in
-    the rim whole: its ink is nowhere in the core, and its pixels took the paper's colour (the outline of a 32 px
-    folder, the bowl of a glass came out blank)."""
+    The solid core leaves the step's one-pixel rim out, and a stroke that thin around that paper lies in the rim
+    whole: its pixels took the colour of the nearest solid pixel, the paper's, and where its ink was nowhere in
+    the core the stroke vanished (the outline of a 32 px folder, the bowl of a glass)."""
     if not step.base:
         return False
     fills = clean.table[np.unique(clean.row[clean.drawn & clean.settled])]
     paper = old.reshape(-1, 3)[0].astype(np.int16)  # a first step's `old` is the bare paper
     if not (channel_max(np.abs(fills.astype(np.int16) - paper)) <= PALETTE_SPACING).any():
         return False
+    if len(clean.ink_rows):
+        return True
     rim = np.flatnonzero(step.changed & ~solid & (channel_max(cv2.absdiff(new, old)) > EXACT_SAME_COLOR))
     runs = PairRuns.of(_rows(new, rim), _rows(old, rim))
     colours, beneath = (_rows(image, rim)[runs.first].astype(np.float32) for image in (new, old))

@@ -111,7 +111,7 @@ class _Outline:
         third = w[0] * start + w[1] * c1 + w[2] * c2 + w[3] * end
         two_thirds = w[3] * start + w[2] * c1 + w[1] * c2 + w[0] * end
         n_seg = len(seg)
-        offset, normal, found = measure(np.concatenate([p, third, two_thirds]))
+        offset, normal, found = measure(np.concatenate([p, third, two_thirds]), self._inward(start, c1, c2, end))
         move = np.where(found[:, None], offset[:, None] * normal, 0.0)
         anchor_move = move[: len(p)].copy()
 
@@ -149,6 +149,18 @@ class _Outline:
         out[seg[curve, 1]] = (3 * r1 - 1.5 * r2)[curve]
         out[seg[curve, 2]] = (3 * r2 - 1.5 * r1)[curve]
         return out
+
+    def _inward(self, start: np.ndarray, c1: np.ndarray, c2: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Towards the fill, at each point `moves` measures (the nodes, then each segment at a third and at two
+        thirds of the way): vtracer winds outer outlines clockwise on screen and holes the other way, so the fill
+        lies to the right of the direction of travel, (-ty, tx) with y down. Not normalised; zero where the
+        outline has no direction (a degenerate segment)."""
+        at_nodes = np.zeros_like(self.points)  # the segments leaving and reaching each node, summed
+        np.add.at(at_nodes, self.segments[:, 0], c1 - start)
+        np.add.at(at_nodes, self.segments[:, 3], end - c2)
+        legs = (c1 - start, c2 - c1, end - c2)  # a cubic's derivative at 1/3 and 2/3 weighs them 4:4:1, 1:4:4
+        tangent = np.concatenate([at_nodes, 4 * legs[0] + 4 * legs[1] + legs[2], legs[0] + 4 * legs[1] + 4 * legs[2]])
+        return np.stack([-tangent[:, 1], tangent[:, 0]], axis=-1)
 
 
 def _closing_nodes(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
@@ -192,12 +204,16 @@ class _Field:
         bottom = flat[i + width] * (1 - fx) + flat[i + width + 1] * fx
         return top * (1 - fy) + bottom * fy
 
-    def measure(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def measure(self, at: np.ndarray, inward: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per point (x, y): the signed distance to coverage 0.5 along the gradient, at most MAX_MOVE_PX, the
         gradient's unit direction, and whether a crossing was found (not where the surface is flat).
 
         The surface is searched along the gradient's direction (a Newton step on a surface that is linear
-        between pixel centres and flat beyond them overshoots), and the crossing nearest the point is taken.
+        between pixel centres and flat beyond them overshoots), and the crossing nearest the point is taken;
+        given the direction each point's fill lies in (`inward`, zero where unknown), only a crossing where the
+        coverage rises that way. Another is some other edge: the far side of a stroke a pixel wide, seen from
+        the hole it encloses, whose outline (reaching under the paper drawn after it) was pulled across the
+        stroke, and the stroke vanished.
         """
         corners = self._corners(at)
         g = np.stack([self._sample(self.gx, corners), self._sample(self.gy, corners)], axis=-1)
@@ -210,6 +226,9 @@ class _Field:
         c = self._sample(self.value, corners).reshape(len(at), len(t)) - 0.5
         known = self._sample(self.known, corners).reshape(c.shape) >= 1.0
         crosses = (c[:, :-1] * c[:, 1:] <= 0) & (c[:, :-1] != c[:, 1:]) & known[:, :-1] & known[:, 1:]
+        if inward is not None:  # rising into the fill: along the gradient if it points there, else against it
+            towards = np.sign(np.einsum("nc,nc->n", direction, inward))[:, None]
+            crosses &= (towards == 0) | (towards * (c[:, 1:] - c[:, :-1]) > 0)
         nearest = np.argmin(np.where(crosses, np.abs(t[:-1] + t[1:]), np.inf), axis=1)
         rows = np.arange(len(at))
         c0, c1 = c[rows, nearest], c[rows, nearest + 1]

@@ -141,10 +141,10 @@ def trace_step(step: StepCrop | None, upscale: int, settings: VtracerSettings, s
     fills = trace_fills(raster, upscale, settings)
     if not snap_edges or raster.cover is None:
         return [path for _, paths in fills for path in paths]
-    rows = [row for row, _ in fills]
-    # What a fill reaches under (see stacked_regions): the fills drawn after it, except translucent ones.
-    groups = [(paths, raster.cover.of(row, [r for r in rows[k + 1 :] if r not in raster.opacities], FIELD_MARGIN_PX))
-              for k, (row, paths) in enumerate(fills)]
+    # What a fill reaches under (see stacked_regions): the fills drawn after it, except translucent ones and those
+    # vtracer dropped whole as specks (they hide nothing: the white inside a small ring stays a hole of the ring).
+    hiding = [[r for r, traced in fills[k + 1 :] if traced and r not in raster.opacities] for k in range(len(fills))]
+    groups = [(paths, raster.cover.of(row, later, FIELD_MARGIN_PX)) for (row, paths), later in zip(fills, hiding)]
     return snap_paths(groups, upscale, settings.corner_threshold)
 
 

@@ -237,6 +237,22 @@ def test_a_stroke_around_the_paper_of_a_first_step_is_drawn(outline: str):
     assert 0.75 < ink(rendered) / ink(image) < 1.25 and mse(rendered, image) < 3e-3
 
 
+@pytest.mark.parametrize("drawing,error", [
+    ('<ellipse cx="12" cy="8" rx="8" ry="3"/><path d="M4 8v12M20 8v8"/><circle cx="21" cy="22" r="3"/>'
+     '<path d="M23.5 24.5l3 3"/>', 9e-3),  # a database with a magnifier: 1.2e-2 before
+    ('<path d="M16 4 L26 28 L16 22 L6 28 Z"/>', 3e-3),  # an arrowhead round a small hole: 7.7e-3 before
+])
+def test_small_loops_of_thin_strokes_keep_their_holes_and_their_ink(drawing: str, error: float):
+    """Each stroke around the paper the first step draws reaches under that paper, and its hole's outline was
+    pulled across the stroke onto its outer edge (see `edges._Field.measure`), or the paper was a speck vtracer
+    dropped and still counted as covering the hole: half the magnifier's ring and of the ellipse vanished."""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">'
+           f'<g fill="none" stroke="#1d4ed8" stroke-width="1.33" stroke-linejoin="round">{drawing}</g></svg>')
+    image = render_svg(svg, 32, 32)[..., :3]
+    rendered = render_svg(vectorize_frames([image], TraceOptions().for_exact_frames()).svg, 32, 32)
+    assert 0.85 < ink(rendered) / ink(image) < 1.2 and mse(rendered, image) < error
+
+
 def test_only_bands_on_the_line_to_a_band_of_ink_are_its_shades():
     """A shade is a band at most ~2 px wide (no pixel equal to all 4 neighbours) lying on the line from what lay
     beneath to an ink that is a band too; a fill of an in-between colour as wide as a fill (a translucent one) keeps

@@ -66,6 +66,23 @@ def test_a_straight_edge_lands_on_its_sub_pixel_position_and_corners_stay_square
     assert [y for y in ys if y > 13] == [15] * 4
 
 
+def test_an_outline_moves_only_to_where_the_coverage_rises_into_its_fill():
+    """A ring a pixel wide (70% covered) around paper drawn after it, which the ring's coverage counts as its own
+    (the ring reaches under it): the hole's outline, under the paper, lay within reach of the ring's outer edge
+    and was pulled onto it, and the ring vanished. vtracer winds holes the other way round, so the fill lies on
+    the other side of them: the coverage there rises away from the ring's fill, and the hole stays."""
+    coverage = np.zeros((20, 20), np.float32)
+    coverage[4:16, 4:16] = 0.7
+    coverage[5:15, 5:15] = 1.0
+    outer = "M4 4 C8 4 12 4 16 4 C16 8 16 12 16 16 C12 16 8 16 4 16 C4 12 4 8 4 4 Z"  # clockwise on screen
+    hole = "M5 5 C5 8 5 12 5 15 C8 15 12 15 15 15 C15 12 15 8 15 5 C12 5 8 5 5 5 Z"  # the other way round
+    (moved,) = snap_paths([([Path(f"{outer} {hole}", "#000000", 0.0, 0.0)], Coverage(coverage, 0, 0))], 1)
+    numbers = [float(v) for v in moved.d.replace("M", " ").replace("C", " ").replace("Z", " ").split()]
+    xs = numbers[0::2]
+    assert abs(xs[0] - (3.5 + 0.5 / 0.7)) <= 0.01  # the outer edge: where the ring's coverage crosses a half
+    assert xs[len(xs) // 2] == 5  # the hole's first node, on its left side: under the paper, where it was
+
+
 def test_a_recoloured_shape_keeps_its_old_outline():
     """A recolour's rim blends two edges, no sub-pixel position: the new outline must not pull away from the
     old one (the old colour would show as a hairline)."""
