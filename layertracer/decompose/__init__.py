@@ -92,20 +92,22 @@ def decompose_image(image: np.ndarray, frames: int, options: DecomposeOptions = 
     block = pixel_block(image)
     if block == 1:
         return _decompose(image, frames, options)
-    # Sizes in pixels keep meaning the image's pixels.
+    # Sizes in pixels keep meaning the image's pixels. Its pixels are the drawing: what varies from one to the next
+    # (a small render's anti-aliasing, every block a shade) is not noise to flatten away.
     options = replace(options, min_region_px=max(1, options.min_region_px // block**2), halo_px=options.halo_px / block)
-    out = _decompose(np.ascontiguousarray(image[::block, ::block]), frames, options)
+    out = _decompose(np.ascontiguousarray(image[::block, ::block]), frames, options, noisy=False)
     longest = max(out[0].shape[:2])
     scale = block if options.trace_px is None else min(block, max(1, options.trace_px // longest))
     return [cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST) for frame in out]
 
 
-def _decompose(image: np.ndarray, frames: int, options: DecomposeOptions) -> list[np.ndarray]:
+def _decompose(image: np.ndarray, frames: int, options: DecomposeOptions, noisy: bool = True) -> list[np.ndarray]:
+    """`decompose_image` at the image's own pixels; `noisy`: look for noise to forgive (see `_segment_noisy`)."""
     has_alpha = image.shape[2] == 4
     traced = _resize_longest(image, options.trace_px)
     rgba = traced if has_alpha else cv2.cvtColor(traced, cv2.COLOR_RGB2RGBA)  # opaque: alpha 255
     halo_reach = options.halo_px * traced.shape[0] / image.shape[0]  # the smear shrinks with the image
-    seg, options = _segment_noisy(rgba, has_alpha, options, halo_reach, image_noise(traced))
+    seg, options = _segment_noisy(rgba, has_alpha, options, halo_reach, image_noise(traced) if noisy else 0.0)
     n = len(seg.areas)
     boxes = label_boxes(seg.region_map, n)
     hulls = convex_hulls(seg.region_map, boxes)

@@ -173,6 +173,18 @@ def sprite_error(image: np.ndarray, upscale: int | None = None) -> float:
     return mse(render_svg(layered.svg, *image.shape[1::-1]), image)
 
 
+def test_pixel_art_of_a_small_render_keeps_every_shade() -> None:
+    """A 32 px render of thin rings, enlarged 16x: nearly every block is a shade of anti-aliasing, which the noise
+    estimate read as noise of sigma 12 and flattened into a few greys (a sprite of noto's man-biking came out
+    posterised, 113x plain vtracer's error). A pixel-art image's pixels are the drawing: the last frame is it."""
+    rings = "".join(f'<circle cx="16" cy="16" r="{r}" stroke="{c}"/>'
+                    for r, c in zip([3, 5.5, 8, 10.5, 13], ["#777", "#999", "#555", "#aaa", "#666"]))
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">'
+           f'<g fill="none" stroke-width="0.8">{rings}</g></svg>')
+    image = np.repeat(np.repeat(render_svg(svg, 32, 32)[..., :3], 16, axis=0), 16, axis=1)
+    assert np.array_equal(decompose_image(image, 4)[-1], image)  # 46 levels off before
+
+
 def test_pixel_art_saved_large_keeps_its_stairs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Decomposed at its own pixels, a shape that a later one covers is completed block by block; completed at
     the enlarged size, its hull's 45-degree chamfers trace as lobes that show (4x the error)."""
