@@ -20,7 +20,6 @@ from layertracer.labels import label_boxes
 from layertracer.vectorize.gradients import Gradient
 from layertracer.vectorize.palette import (
     EXACT_SAME_COLOR,
-    PALETTE_SPACING,
     CleanColors,
     PairRuns,
     channel_max,
@@ -211,8 +210,7 @@ def layer_raster(step: StepCrop, upscale: int, strokes: bool = True) -> LayerRas
     _partners_from_neighbours(index, partner, share, new, colors)
     if len(clean.ink_rows):
         # Paper the step drew (the white inside a loop, drawn by the first step) is, to a stroke, what lies beneath.
-        seen = step.changed & (channel_max(cv2.absdiff(new, old)) > EXACT_SAME_COLOR)
-        if not _thin(np.where(inked, coverage, 0.0), seen):
+        if not _thin(np.where(inked, coverage, 0.0), _visible(step, new, old)):
             return layer_raster(step, upscale, strokes=False)  # a soft highlight's blends, not a stroke's
         coverage = stroke_coverage(coverage, inked, upscale)
         strokes_drawn = tuple(int(row) - 1 for row in np.unique(index[inked]))  # every pixel has a label here
@@ -241,18 +239,21 @@ def _paper_strokes(step: StepCrop, solid: np.ndarray, new: np.ndarray, old: np.n
     The solid core leaves the step's one-pixel rim out, and a stroke that thin around that paper lies in the rim
     whole: its pixels took the colour of the nearest solid pixel, the paper's, and where its ink was nowhere in
     the core the stroke vanished (the outline of a 32 px folder, the bowl of a glass)."""
-    if not step.base:
-        return False
-    fills = clean.table[np.unique(clean.row[clean.drawn & clean.settled])]
-    paper = old.reshape(-1, 3)[0].astype(np.int16)  # a first step's `old` is the bare paper
-    if not (channel_max(np.abs(fills.astype(np.int16) - paper)) <= PALETTE_SPACING).any():
+    if not clean.draws_paper:
         return False
     if len(clean.ink_rows):
         return True
-    rim = np.flatnonzero(step.changed & ~solid & (channel_max(cv2.absdiff(new, old)) > EXACT_SAME_COLOR))
-    runs = PairRuns.of(_rows(new, rim), _rows(old, rim))
-    colours, beneath = (_rows(image, rim)[runs.first].astype(np.float32) for image in (new, old))
-    return len(stroke_inks(colours, beneath, runs.count(), fills.astype(np.float32))) > 0
+    rim = np.flatnonzero(_visible(step, new, old) & ~solid)
+    colours, beneath = _rows(new, rim), _rows(old, rim)
+    runs = PairRuns.of(colours, beneath)
+    fills = clean.table[np.unique(clean.row[clean.drawn & clean.settled])].astype(np.float32)
+    colours, beneath = (rows[runs.first].astype(np.float32) for rows in (colours, beneath))
+    return len(stroke_inks(colours, beneath, runs.count(), fills)) > 0
+
+
+def _visible(step: StepCrop, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """What the step visibly changed: the paper a first step draws (the white a loop encloses) is left out."""
+    return step.changed & (channel_max(cv2.absdiff(new, old)) > EXACT_SAME_COLOR)
 
 
 def _thin(ink: np.ndarray, changed: np.ndarray) -> bool:

@@ -101,7 +101,7 @@ class _Outline:
         return None if parsed is None else cls(*parsed)
 
     def moves(self, measure, corner_cos: float) -> np.ndarray:
-        """Per pair, how far it moves; `measure(points)` gives (offset, unit normal, found) per point."""
+        """Per pair, how far it moves; `measure(points, inward)` gives (offset, unit normal, found) per point."""
         p, seg = self.points, self.segments
         start, end = p[seg[:, 0]], p[seg[:, 3]]
         curve = seg[:, 1] >= 0
@@ -204,16 +204,15 @@ class _Field:
         bottom = flat[i + width] * (1 - fx) + flat[i + width + 1] * fx
         return top * (1 - fy) + bottom * fy
 
-    def measure(self, at: np.ndarray, inward: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def measure(self, at: np.ndarray, inward: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per point (x, y): the signed distance to coverage 0.5 along the gradient, at most MAX_MOVE_PX, the
         gradient's unit direction, and whether a crossing was found (not where the surface is flat).
 
         The surface is searched along the gradient's direction (a Newton step on a surface that is linear
-        between pixel centres and flat beyond them overshoots), and the crossing nearest the point is taken;
-        given the direction each point's fill lies in (`inward`, zero where unknown), only a crossing where the
-        coverage rises that way. Another is some other edge: the far side of a stroke a pixel wide, seen from
-        the hole it encloses, whose outline (reaching under the paper drawn after it) was pulled across the
-        stroke, and the stroke vanished.
+        between pixel centres and flat beyond them overshoots), and of the crossings where the coverage rises
+        towards the point's fill (`inward`: the direction it lies in, zero where unknown) the nearest is taken.
+        Another is some other edge: the far side of a stroke a pixel wide, seen from the hole it encloses, whose
+        outline (reaching under the paper drawn after it) was pulled across the stroke, and the stroke vanished.
         """
         corners = self._corners(at)
         g = np.stack([self._sample(self.gx, corners), self._sample(self.gy, corners)], axis=-1)
@@ -226,9 +225,9 @@ class _Field:
         c = self._sample(self.value, corners).reshape(len(at), len(t)) - 0.5
         known = self._sample(self.known, corners).reshape(c.shape) >= 1.0
         crosses = (c[:, :-1] * c[:, 1:] <= 0) & (c[:, :-1] != c[:, 1:]) & known[:, :-1] & known[:, 1:]
-        if inward is not None:  # rising into the fill: along the gradient if it points there, else against it
-            towards = np.sign(np.einsum("nc,nc->n", direction, inward))[:, None]
-            crosses &= (towards == 0) | (towards * (c[:, 1:] - c[:, :-1]) > 0)
+        # Rising into the fill: along the gradient if it points there, else against it.
+        towards = np.sign(np.einsum("nc,nc->n", direction, inward))[:, None]
+        crosses &= (towards == 0) | (towards * (c[:, 1:] - c[:, :-1]) > 0)
         nearest = np.argmin(np.where(crosses, np.abs(t[:-1] + t[1:]), np.inf), axis=1)
         rows = np.arange(len(at))
         c0, c1 = c[rows, nearest], c[rows, nearest + 1]

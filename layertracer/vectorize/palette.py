@@ -42,6 +42,7 @@ class CleanColors:
     partner_row: np.ndarray
     share: np.ndarray
     ink_rows: np.ndarray  # rows of `table` that are the inks of strokes about a pixel wide (see `_with_stroke_inks`)
+    draws_paper: bool = False  # a first step whose fills include what it is drawn on (the white of an eye)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def clean_colors(
     row, partner_row = rows[: len(out)], rows[len(out) :]
     ink_rows = np.flatnonzero(np.isin(packed, _colour_keys(inks)))
     return CleanColors(
-        table, *(runs.per_row(values) for values in (row, drawn, settled, partner_row, share)), ink_rows
+        table, *(runs.per_row(values) for values in (row, drawn, settled, partner_row, share)), ink_rows,
+        bool(background.any()),
     )
 
 
